@@ -1,0 +1,26 @@
+"""The theatre: seed data, geometry and the town graph."""
+
+from sim.theatre.history import recorded_captures, resolved_events
+from sim.theatre.theatre import (
+    CAMPAIGN_END,
+    CAMPAIGN_START,
+    GOVERNMENT,
+    OPPOSITION,
+    Theatre,
+    date_of,
+    day_index,
+    load_theatre,
+)
+
+__all__ = [
+    "CAMPAIGN_END",
+    "CAMPAIGN_START",
+    "GOVERNMENT",
+    "OPPOSITION",
+    "Theatre",
+    "date_of",
+    "day_index",
+    "load_theatre",
+    "recorded_captures",
+    "resolved_events",
+]

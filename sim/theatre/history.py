@@ -1,0 +1,72 @@
+"""The recorded timeline per node: first government capture and opposition recaptures.
+
+Rule (also in the README): a node's recorded first-capture date is the earliest ``captured`` event
+dated inside the campaign (19 Dec 2019 - 6 Mar 2020) among the node itself and its cluster
+members, over the certainties ``stated``, ``approx``, ``range`` and ``claimed``; ``contested``
+rows do not date a first capture. A node initially held by the government has no first-capture
+date. ``basis`` names the place whose event set the date and ``certainty`` its certainty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START, GOVERNMENT, Theatre, day_index
+
+DATING_CERTAINTIES = ("stated", "approx", "range", "claimed")
+
+
+def resolved_events(theatre: Theatre) -> pd.DataFrame:
+    """Events with the node they resolve to (``node`` = -1 where unplaced), dates as day indices."""
+    rows = []
+    for e in theatre.tables.events:
+        node = theatre.try_resolve(e.place)
+        rows.append(
+            {
+                "date": e.date,
+                "day": day_index(e.date),
+                "place": e.place,
+                "node": -1 if node is None else node,
+                "town": "" if node is None else theatre.names[node],
+                "event": e.event,
+                "certainty": e.certainty,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def recorded_captures(
+    theatre: Theatre,
+    start: dt.date = CAMPAIGN_START,
+    end: dt.date = CAMPAIGN_END,
+) -> pd.DataFrame:
+    """One row per node the record says the government captured during the campaign.
+
+    Columns: ``node, town, date, day, certainty, basis, n_reports, recaptured_dates``.
+    """
+    ev = resolved_events(theatre)
+    window = (ev["date"] >= start) & (ev["date"] <= end) & (ev["node"] >= 0)
+    caps = ev[window & (ev["event"] == "captured") & ev["certainty"].isin(DATING_CERTAINTIES)]
+    recs = ev[window & (ev["event"] == "recaptured_by_opposition")]
+    out = []
+    for node, grp in caps.sort_values(["date", "place"]).groupby("node", sort=True):
+        if theatre.initial_control[int(node)] == GOVERNMENT:
+            continue
+        first = grp.iloc[0]
+        out.append(
+            {
+                "node": int(node),
+                "town": theatre.names[int(node)],
+                "date": first["date"],
+                "day": int(first["day"]),
+                "certainty": first["certainty"],
+                "basis": first["place"],
+                "n_reports": len(grp),
+                "recaptured_dates": ";".join(
+                    sorted({d.isoformat() for d in recs.loc[recs["node"] == node, "date"]})
+                ),
+            }
+        )
+    return pd.DataFrame(out)
