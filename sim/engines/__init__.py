@@ -1,0 +1,1 @@
+"""Two engines of one model: SimPy (des) and vectorised numpy (batch)."""

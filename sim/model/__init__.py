@@ -1,0 +1,1 @@
+"""The model: parameters, modifiers, forces and the shared rate functions (docs/MODEL.md)."""

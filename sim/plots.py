@@ -1,0 +1,147 @@
+"""Plots: functions of data that take ``ax=None`` and return the Axes. Only this module imports
+matplotlib (with the non-interactive Agg backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from numpy.typing import NDArray
+
+from sim.theatre.theatre import GOVERNMENT, Theatre
+
+GOV_COLOUR = "#c0392b"
+OPP_COLOUR = "#27ae60"
+KEY_TOWNS = ("Idlib", "Ma'arrat al-Nu'man", "Saraqib", "Ariha", "Jisr al-Shughur", "Aleppo",
+             "Khan Shaykhun", "Atarib", "Kafr Nabl", "Abu al-Duhur", "Anadan", "Sarmada")
+
+
+def save(ax: Axes, path: str | Path, dpi: int = 120) -> Path:
+    """Save the figure holding ``ax`` to ``path`` and close it."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def _ax(ax: Axes | None, figsize: tuple[float, float] = (8, 8)) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=figsize)
+    return new
+
+
+def plot_theatre(theatre: Theatre, control: NDArray[np.integer] | None = None, *,
+                 values: NDArray[np.floating] | None = None, cmap: str = "RdYlGn_r",
+                 title: str = "", label_towns: Sequence[str] = KEY_TOWNS,
+                 ax: Axes | None = None) -> Axes:
+    """Map of the theatre: Voronoi cells coloured by control (or by ``values``), edges, M4/M5,
+    Turkish posts and labels of the main towns. Axes are projected km from the theatre centre."""
+    ax = _ax(ax)
+    ctrl = theatre.initial_control if control is None else np.asarray(control)
+    norm = None
+    if values is not None:
+        finite = np.asarray(values)[np.isfinite(values)]
+        vmax = float(np.abs(finite).max()) if len(finite) else 1.0
+        norm = matplotlib.colors.Normalize(-vmax, vmax) if (finite < 0).any() else \
+            matplotlib.colors.Normalize(0, vmax)
+        cm = matplotlib.colormaps[cmap]
+    for i, cell in enumerate(theatre.cells):
+        if values is not None and norm is not None:
+            v = values[i]
+            colour = "#dddddd" if not np.isfinite(v) else cm(norm(v))
+        else:
+            colour = GOV_COLOUR if ctrl[i] == GOVERNMENT else OPP_COLOUR
+        for poly in getattr(cell, "geoms", [cell]):
+            x, y = poly.exterior.xy
+            ax.fill(x, y, color=colour, alpha=0.45, lw=0.3, ec="white")
+    xy = theatre.xy_km
+    for i, j, data in theatre.graph.edges(data=True):
+        road = data["road"]
+        style = {"M4": ("#1f4e79", 2.2), "M5": ("#000000", 2.2)}.get(road, ("#777777", 0.4))
+        ax.plot(xy[[i, j], 0], xy[[i, j], 1], color=style[0], lw=style[1],
+                zorder=3 if road != "local" else 2)
+    ax.scatter(xy[:, 0], xy[:, 1], s=6, c="k", zorder=4)
+    posts = np.unique(theatre.post_town)
+    ax.scatter(xy[posts, 0], xy[posts, 1], marker="^", s=60, c="#2c3e50", ec="white", zorder=5,
+               label="Turkish observation post")
+    for name in label_towns:
+        hit = theatre.try_resolve(name)
+        if hit is not None:
+            ax.annotate(theatre.names[hit], xy[hit], xytext=(3, 3), textcoords="offset points",
+                        fontsize=8, weight="bold", zorder=6)
+    if values is not None and norm is not None:
+        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cm)
+        ax.figure.colorbar(sm, ax=ax, shrink=0.6)
+    else:
+        handles = [Patch(color=GOV_COLOUR, alpha=0.5, label="government"),
+                   Patch(color=OPP_COLOUR, alpha=0.5, label="opposition"),
+                   matplotlib.lines.Line2D([], [], color="k", lw=2, label="M5"),
+                   matplotlib.lines.Line2D([], [], color="#1f4e79", lw=2, label="M4"),
+                   matplotlib.lines.Line2D([], [], marker="^", ls="", color="#2c3e50",
+                                           label="Turkish post")]
+        ax.legend(handles=handles, loc="lower left", fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlabel("km east of 36.7°E")
+    ax.set_ylabel("km north of 35.8°N")
+    ax.set_title(title)
+    return ax
+
+
+def plot_territory_fan(territory: pd.DataFrame, *, recorded: pd.DataFrame | None = None,
+                       baseline_km2: float = 0.0, label: str = "", colour: str = GOV_COLOUR,
+                       ax: Axes | None = None) -> Axes:
+    """Fan chart of government-held area gained since the start (km²) against the date.
+
+    ``territory`` is :meth:`sim.results.Ensemble.territory_table`; ``recorded`` has columns
+    ``date, value`` (recorded captured area, km²)."""
+    ax = _ax(ax, (9, 5))
+    dates = pd.to_datetime(territory["date"])
+    base = baseline_km2 or float(territory["q50_km2"].iloc[0])
+    ax.fill_between(dates, territory["q05_km2"] - base, territory["q95_km2"] - base,
+                    color=colour, alpha=0.15, label=f"{label} 5–95 %".strip())
+    ax.fill_between(dates, territory["q25_km2"] - base, territory["q75_km2"] - base,
+                    color=colour, alpha=0.3, label=f"{label} 25–75 %".strip())
+    ax.plot(dates, territory["q50_km2"] - base, color=colour, lw=2, label=f"{label} median".strip())
+    if recorded is not None and len(recorded):
+        ax.scatter(pd.to_datetime(recorded["date"]), recorded["value"], color="k", zorder=5,
+                   label="recorded")
+    ax.set_ylabel("area taken by the government since 19 Dec (km²)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_timeline(log: pd.DataFrame, towns: Sequence[str] = KEY_TOWNS, *,
+                  start: str = "2019-12-19", ax: Axes | None = None) -> Axes:
+    """One replica's timeline: captures (▲) and recaptures (▼) by day, one row per town that
+    changed hands, key towns labelled in bold."""
+    ax = _ax(ax, (10, 8))
+    ev = log[log["event"].isin(["captured", "recaptured_by_opposition"])]
+    order = ev.groupby("town")["time"].min().sort_values()
+    rows = {t: i for i, t in enumerate(order.index)}
+    t0 = pd.Timestamp(start)
+    for kind, marker, colour in (("captured", "^", GOV_COLOUR),
+                                 ("recaptured_by_opposition", "v", OPP_COLOUR)):
+        sub = ev[ev["event"] == kind]
+        ax.scatter(t0 + pd.to_timedelta(sub["time"], unit="D"), sub["town"].map(rows),
+                   marker=marker, c=colour, s=18, label=kind.replace("_", " "))
+    ax.set_yticks(range(len(rows)))
+    labels = ax.set_yticklabels(list(rows), fontsize=6)
+    for lab in labels:
+        if lab.get_text() in towns:
+            lab.set_fontweight("bold")
+    ax.invert_yaxis()
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,217 @@
+"""Running a scenario: build its campaign, run an engine, write the outputs.
+
+Output files (all in the run directory; documented in the README):
+
+``manifest.json``
+    seed, scenario name and hash, version, engine, replicas, wall time.
+``towns.csv``
+    per town: ``town, p_captured, p_held_at_end, p_recaptured, q05 .. q95`` (first-capture dates).
+``territory.csv``
+    government-held area per date (mean and quantiles, km²).
+``held_probability.csv``
+    probability that the government holds each town at 00:00 of each date (dates x towns).
+``capture_days.parquet``
+    per replica (rows) and town (columns): the day index of the first government capture
+    (``-1`` = never; day 0 = the scenario's start date). Written chunk by chunk.
+``events.csv`` (SimPy engine)
+    the full event log of every replica: ``replica, time, day, date, town, event, formation,
+    side, modifier``.
+``control_daily.parquet`` (SimPy engine)
+    ``replica, day, town, control`` at the end of each day (1 = government).
+``strength_daily.csv`` (SimPy engine)
+    formation strengths at the end of each day per replica.
+``territory.png``, ``timeline.png``, ``final_map.png``
+    plots (unless ``outputs.plots`` is false).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.engines.batch import run_batch
+from sim.engines.des import run_replica
+from sim.model.campaign import Campaign, make_campaign
+from sim.model.forces import Forces, load_forces
+from sim.outputs import atomic_dir, write_manifest
+from sim.results import Ensemble
+from sim.scenario import Scenario
+from sim.theatre.theatre import Theatre, load_theatre
+
+
+def build_campaign(scenario: Scenario, theatre: Theatre | None = None,
+                   forces: Forces | None = None) -> Campaign:
+    """The campaign a scenario describes (force overrides applied)."""
+    th = theatre or load_theatre()
+    fo = forces or load_forces(th)
+    fo = apply_force_overrides(fo, scenario)
+    return make_campaign(th, fo, scenario.params, scenario.modifier_list(),
+                         scenario.period.start, scenario.period.end)
+
+
+def apply_force_overrides(forces: Forces, scenario: Scenario) -> Forces:
+    from sim.errors import ScenarioError, did_you_mean
+
+    nominal = forces.nominal_k.copy()
+    for name, ov in scenario.forces.formations.items():
+        if name not in forces.formations:
+            raise ScenarioError(f"{scenario.source_file}: field 'forces.formations.{name}': "
+                                "unknown formation" + did_you_mean(name, forces.formations))
+        if ov.strength_k is not None:
+            nominal[forces.formations.index(name)] = ov.strength_k
+    sectors = forces.sector_nominal_k.copy()
+    for name, sv in scenario.forces.sectors.items():
+        if name not in forces.sectors:
+            raise ScenarioError(f"{scenario.source_file}: field 'forces.sectors.{name}': "
+                                "unknown sector" + did_you_mean(name, forces.sectors))
+        if sv.strength_k is not None:
+            sectors[forces.sectors.index(name)] = sv.strength_k
+    return replace(forces, nominal_k=nominal, sector_nominal_k=sectors)
+
+
+@dataclass
+class RunSummary:
+    ensemble: Ensemble
+    wall_s: float
+    directory: Path | None
+
+
+def new_ensemble(c: Campaign) -> Ensemble:
+    return Ensemble(c.theatre.names, c.start, c.n_days, c.theatre.theatre_area_km2)
+
+
+def simulate_batch(c: Campaign, seed: int, n: int,
+                   on_chunk: Callable[[int, np.ndarray], None] | None = None,
+                   progress: bool = False) -> Ensemble:
+    """Run the batch core and aggregate; ``on_chunk(start, first_capture_day)`` sees each chunk."""
+    ens = new_ensemble(c)
+    from tqdm import tqdm
+
+    bar = tqdm(total=n, unit="replica", desc="batch", leave=False, disable=not progress)
+    def tick(m: int) -> None:
+        bar.update(m)
+
+    for chunk in run_batch(c, seed, n, progress=tick):
+        ens.add(chunk.first_capture_day, chunk.held_count, chunk.gov_area_km2, chunk.n_recaptures)
+        if on_chunk is not None:
+            on_chunk(chunk.start, chunk.first_capture_day)
+    bar.close()
+    return ens
+
+
+def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | None = None,
+                 replicas: int | None = None, seed: int | None = None,
+                 progress: bool = False, campaign: Campaign | None = None) -> RunSummary:
+    """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
+
+    The keyword arguments, when given, override the scenario's engine, replicas and seed."""
+    engine = engine or scenario.engine
+    n = replicas if replicas is not None else scenario.replicas
+    seed = seed if seed is not None else scenario.seed
+    c = campaign or build_campaign(scenario)
+    t0 = time.perf_counter()
+    if out is None:
+        if engine == "batch":
+            ens = simulate_batch(c, seed, n, progress=progress)
+        else:
+            ens = _des(c, seed, n, None, progress)
+        return RunSummary(ens, time.perf_counter() - t0, None)
+    with atomic_dir(out) as tmp:
+        if engine == "batch":
+            writer: list[pq.ParquetWriter] = []
+
+            def sink(start: int, first: np.ndarray) -> None:
+                table = pa.table({name: first[:, i] for i, name in enumerate(c.theatre.names)})
+                if not writer:
+                    writer.append(pq.ParquetWriter(tmp / "capture_days.parquet", table.schema))
+                writer[0].write_table(table)
+
+            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress)
+            for w in writer:
+                w.close()
+        else:
+            ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log)
+        wall = time.perf_counter() - t0
+        _write_tables(tmp, ens)
+        if scenario.outputs.plots:
+            _write_plots(tmp, c, ens)
+        write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
+                       scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
+                       start=c.start, end=c.end, n_towns=c.n_towns, wall_time_s=round(wall, 3))
+    return RunSummary(ens, wall, Path(out))
+
+
+def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
+         event_log: bool = True) -> Ensemble:
+    ens = new_ensemble(c)
+    logs, controls, strengths, firsts = [], [], [], []
+    from tqdm import tqdm
+
+    for r in tqdm(range(n), unit="replica", desc="des", leave=False, disable=not progress):
+        res = run_replica(c, seed, r)
+        area = (res.control == 1) @ c.theatre.area_km2
+        ens.add(res.first_capture_day[None, :], (res.control == 1).astype(np.int64), area[None, :],
+                np.zeros((1, c.n_towns), np.int16) + _recaptures(res.log, c))
+        if tmp is not None:
+            firsts.append(res.first_capture_day)
+            if event_log:
+                log = res.log.copy()
+                log.insert(0, "replica", r)
+                log.insert(3, "date", [(c.start + dt.timedelta(days=int(d))).isoformat()
+                                       for d in log["day"]])
+                logs.append(log)
+            ctl = pd.DataFrame(res.control[1:], columns=c.theatre.names)
+            ctl.insert(0, "day", np.arange(c.n_days))
+            controls.append(ctl.melt(id_vars="day", var_name="town", value_name="control")
+                            .assign(replica=r))
+            st = pd.DataFrame(res.strength, columns=list(c.forces.formations))
+            st.insert(0, "day", np.arange(-1, c.n_days))
+            strengths.append(st.assign(replica=r))
+    if tmp is not None:
+        if logs:
+            pd.concat(logs).to_csv(tmp / "events.csv", index=False)
+        pd.concat(controls)[["replica", "day", "town", "control"]].astype(
+            {"control": "int8", "day": "int16"}).to_parquet(tmp / "control_daily.parquet")
+        pd.concat(strengths).to_csv(tmp / "strength_daily.csv", index=False)
+        first = np.array(firsts, dtype=np.int16)
+        pq.write_table(pa.table({name: first[:, i] for i, name in enumerate(c.theatre.names)}),
+                       tmp / "capture_days.parquet")
+        if logs:
+            from sim import plots
+
+            ax = plots.plot_timeline(logs[0], start=c.start.isoformat())
+            ax.set_title("replica 0: captures and recaptures")
+            plots.save(ax, tmp / "timeline.png")
+    return ens
+
+
+def _recaptures(log: pd.DataFrame, c: Campaign) -> np.ndarray:
+    out = np.zeros(c.n_towns, np.int16)
+    for town in log.loc[log["event"] == "recaptured_by_opposition", "town"]:
+        out[c.theatre.resolve(town)] += 1
+    return out
+
+
+def _write_tables(tmp: Path, ens: Ensemble) -> None:
+    ens.town_table().to_csv(tmp / "towns.csv", index=False, float_format="%.4f")
+    ens.territory_table().to_csv(tmp / "territory.csv", index=False, float_format="%.1f")
+    ens.held_probability().to_csv(tmp / "held_probability.csv", float_format="%.4f")
+
+
+def _write_plots(tmp: Path, c: Campaign, ens: Ensemble) -> None:
+    from sim import plots
+
+    ax = plots.plot_territory_fan(ens.territory_table(), label=f"{ens.n} replicas")
+    ax.set_title("Territory taken by the government")
+    plots.save(ax, tmp / "territory.png")
+    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), cmap="RdYlGn_r",
+                            title=f"P(government holds the town) at 00:00 on {c.end.isoformat()}")
+    plots.save(ax, tmp / "final_map.png")
