@@ -153,7 +153,7 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
                 hit = pos[ri, k] == ti
                 if hit.any():
                     r = ri[hit]
-                    pos[r, k] = prev[r, k]
+                    pos[r, k] = _retreat(control, dist, r, ti[hit], prev[r, k])
                     strength[r, k] = rates.attrit(strength[r, k], p.counterattack_unit_loss_frac)
                     target[r, k] = -1
                     ready[r, k] = d + offset[hit] + p.rest_days
@@ -190,9 +190,11 @@ def _formation_day(
     oid = int(c.order_id[k, d])
     if oid < 0:
         return
-    # an assault whose target fell before 00:00 is dropped: the formation retargets at once
+    # an assault whose target fell before 00:00, or that a post now protects, is dropped: the
+    # formation retargets at once
     tk = target[:, k]
-    lost = (tk >= 0) & (control0[rows, np.maximum(tk, 0)] != OPPOSITION)
+    tk0 = np.maximum(tk, 0)
+    lost = (tk >= 0) & ((control0[rows, tk0] != OPPOSITION) | (c.post_block_day[tk0] <= d))
     target[lost, k] = -1
     act = ready[:, k] < d + 1
     if not act.any():
@@ -291,6 +293,20 @@ def _formation_day(
     strength[r[rep], k] = rates.attrit(strength[r[rep], k], p.repulse_loss_frac)
     target[r, k] = -1
     ready[r, k] = when + np.where(rep, p.rest_days, p.consolidate_days)
+
+
+def _retreat(control: NDArray[np.int8], dist: NDArray[np.float64], r: NDArray[np.intp],
+             t: NDArray[np.intp], prev: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Where formations displaced from ``t`` go: ``prev`` if government-held, else the
+    government-held town nearest ``t`` (lowest index on ties), as in the SimPy engine."""
+    ok = control[r, prev] == GOVERNMENT
+    if ok.all():
+        return prev
+    out = prev.copy()
+    bad = np.flatnonzero(~ok)
+    score = np.where(control[r[bad]] == GOVERNMENT, dist[t[bad]], np.inf)
+    out[bad] = score.argmin(axis=1)
+    return out
 
 
 def _redeploy(

@@ -239,7 +239,7 @@ class DesEngine:
                     rest = p.redeploy_days
                     continue
                 self._log("assault_started", town=target, formation=k, side="government")
-                while s.control[target] == OPPOSITION:  # else: taken meanwhile, retarget at once
+                while self._valid_target(target):  # else: taken, or protected: retarget at once
                     if (self._objective(k) < 0 or self.fresh_order[k]
                             or s.strength[k] < p.min_assault_strength_frac * s.nominal[k]):
                         break  # no objective left, a new order, or too weak: break off
@@ -272,10 +272,18 @@ class DesEngine:
                     break
             except simpy.Interrupt:
                 t = int(s.pos[k])
-                s.pos[k] = s.prev[k]
+                s.pos[k] = self._retreat_from(t, int(s.prev[k]))
                 s.strength[k] = rates.attrit(s.strength[k], p.counterattack_unit_loss_frac)
                 self._log("displaced", town=t, formation=k, side="government")
                 rest = p.rest_days
+
+    def _retreat_from(self, t: int, prev: int) -> int:
+        """Where a formation displaced from ``t`` goes: ``prev`` if the government holds it,
+        else the government-held town nearest ``t`` along the graph (lowest index on ties)."""
+        if self.s.control[prev] == GOVERNMENT:
+            return prev
+        dist = np.where(self.s.control == GOVERNMENT, self.c.theatre.distance_km[t], np.inf)
+        return int(dist.argmin())
 
     def _capture(self, k: int, t: int) -> None:
         s, p = self.s, self.c.params

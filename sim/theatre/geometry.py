@@ -55,8 +55,8 @@ def geodesic_km(
     lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike
 ) -> NDArray[np.float64]:
     """Geodesic distance on the WGS84 ellipsoid, in km (vectorised)."""
-    a = [np.atleast_1d(np.asarray(v, float)) for v in (lon1, lat1, lon2, lat2)]
-    _, _, dist_m = _GEOD.inv(*a)
+    lo1, la1, lo2, la2 = (np.atleast_1d(np.asarray(v, float)) for v in (lon1, lat1, lon2, lat2))
+    _, _, dist_m = _GEOD.inv(lo1, la1, lo2, la2)
     return np.asarray(dist_m, float) / 1000.0
 
 

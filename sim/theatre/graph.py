@@ -7,6 +7,7 @@ graph stays connected across sparse country), plus consecutive towns of the M4 a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import networkx as nx
@@ -61,7 +62,7 @@ def build_graph(
             if w <= max_edge_km or (int(i), int(j)) in mst:
                 g.add_edge(int(i), int(j), distance_km=float(w), road="local")
     for road, towns in roads.items():
-        for a, b in zip(towns, towns[1:], strict=False):
+        for a, b in itertools.pairwise(towns):
             i, j = index[a], index[b]
             w = float(geodesic_km(lat[i], lon[i], lat[j], lon[j])[0])
             g.add_edge(i, j, distance_km=w, road=road)

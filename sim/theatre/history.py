@@ -51,14 +51,15 @@ def recorded_captures(
     caps = ev[window & (ev["event"] == "captured") & ev["certainty"].isin(DATING_CERTAINTIES)]
     recs = ev[window & (ev["event"] == "recaptured_by_opposition")]
     out = []
-    for node, grp in caps.sort_values(["date", "place"]).groupby("node", sort=True):
-        if theatre.initial_control[int(node)] == GOVERNMENT:
-            continue
+    for _, grp in caps.sort_values(["date", "place"]).groupby("node", sort=True):
         first = grp.iloc[0]
+        node = int(first["node"])
+        if theatre.initial_control[node] == GOVERNMENT:
+            continue
         out.append(
             {
-                "node": int(node),
-                "town": theatre.names[int(node)],
+                "node": node,
+                "town": theatre.names[node],
                 "date": first["date"],
                 "day": int(first["day"]),
                 "certainty": first["certainty"],

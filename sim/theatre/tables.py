@@ -128,7 +128,9 @@ class ControlRow(_Row):
     town: str = Field(min_length=1)
     control: Literal["government", "opposition"]
     basis: str = Field(min_length=1)
-    basis_kind: Literal["held_before_offensive", "captured_during_offensive", "inferred_from_position"]
+    basis_kind: Literal[
+        "held_before_offensive", "captured_during_offensive", "inferred_from_position"
+    ]
     source: str = ""
 
 

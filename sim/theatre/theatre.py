@@ -75,9 +75,10 @@ class Theatre:
     @cached_property
     def _lookup(self) -> dict[str, int]:
         table: dict[str, int] = {}
-        for i, row in self.towns.iterrows():
-            for alias in [row["town"], *row["alias_list"]]:
-                table.setdefault(_norm(alias), int(i))
+        for i, (town, aliases) in enumerate(zip(self.towns["town"], self.towns["alias_list"],
+                                                strict=True)):
+            for alias in [town, *aliases]:
+                table.setdefault(_norm(alias), i)
         for c in self.tables.clusters:
             table.setdefault(_norm(c.member), table[_norm(c.node)])
         return table
@@ -118,7 +119,7 @@ class Theatre:
 
     @cached_property
     def unplaced_event_places(self) -> list[str]:
-        """Places with a territorial event that resolve to no node (each justified in unplaced.csv)."""
+        """Places with a territorial event that resolve to no node (see unplaced.csv)."""
         return sorted({u.place for u in self.tables.unplaced})
 
 
@@ -173,14 +174,14 @@ def load_theatre(root: str | Path | None = None, max_edge_km: float = MAX_EDGE_K
     for k, c in enumerate(t.clusters):
         node_of(t.root / "clusters.csv", k + 2, "node", c.node)
     roads: dict[str, list[int]] = {}
-    for k, r in enumerate(sorted(t.roads, key=lambda r: (r.road, r.order))):
-        roads.setdefault(r.road, []).append(node_of(t.root / "roads.csv", k + 2, "town", r.town))
+    for k, rr in enumerate(sorted(t.roads, key=lambda x: (x.road, x.order))):
+        roads.setdefault(rr.road, []).append(node_of(t.root / "roads.csv", k + 2, "town", rr.town))
     control = np.full(len(names), -1, dtype=np.int8)
-    for k, c in enumerate(t.initial_control):
-        i = node_of(t.root / "initial_control.csv", k + 2, "town", c.town)
+    for k, cr in enumerate(t.initial_control):
+        i = node_of(t.root / "initial_control.csv", k + 2, "town", cr.town)
         if control[i] != -1:
-            raise DataError(t.root / "initial_control.csv", k + 2, "town", c.town, "listed twice")
-        control[i] = 1 if c.control == "government" else 0
+            raise DataError(t.root / "initial_control.csv", k + 2, "town", cr.town, "listed twice")
+        control[i] = 1 if cr.control == "government" else 0
     if (control < 0).any():
         missing = names[int(np.flatnonzero(control < 0)[0])]
         raise DataError(t.root / "initial_control.csv", None, "town", missing, "no initial control")
