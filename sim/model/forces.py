@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from sim.errors import DataError, UnknownTownError, did_you_mean
-from sim.theatre.tables import _Row, read_table, seeds_dir
+from sim.errors import UnknownTownError, did_you_mean
+from sim.theatre.tables import Table, _Row, read_table, seeds_dir
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION, Theatre, day_index
 
 
@@ -109,11 +109,11 @@ class Forces:
         return ids, table
 
 
-def _node(theatre: Theatre, path: Path, line: int, fieldname: str, name: str) -> int:
+def _node(theatre: Theatre, table: Table[Any], k: int, fieldname: str, name: str) -> int:
     try:
         return theatre.resolve(name)
     except UnknownTownError as exc:
-        raise DataError(path, line, fieldname, name, str(exc)) from None
+        raise table.error(k, fieldname, name, str(exc)) from None
 
 
 def load_forces(theatre: Theatre, root: str | Path | None = None) -> Forces:
@@ -128,17 +128,16 @@ def load_forces(theatre: Theatre, root: str | Path | None = None) -> Forces:
     names = tuple(r.formation for r in frows)
     start = []
     for i, r in enumerate(frows):
-        node = _node(theatre, fpath, i + 2, "start_town", r.start_town)
+        node = _node(theatre, frows, i, "start_town", r.start_town)
         if theatre.initial_control[node] != GOVERNMENT:
-            raise DataError(fpath, i + 2, "start_town", r.start_town,
-                            "not government-held on 18 Dec")
+            raise frows.error(i, "start_town", r.start_town, "not government-held on 18 Dec")
         start.append(node)
     orders: list[list[Order]] = [[] for _ in names]
     for i, orow in enumerate(orows):
         if orow.formation not in names:
-            raise DataError(opath, i + 2, "formation", orow.formation,
-                            "unknown formation" + did_you_mean(orow.formation, names))
-        objs = tuple(_node(theatre, opath, i + 2, "objectives", o.strip())
+            raise orows.error(i, "formation", orow.formation,
+                              "unknown formation" + did_you_mean(orow.formation, names))
+        objs = tuple(_node(theatre, orows, i, "objectives", o.strip())
                      for o in orow.objectives.split("|") if o.strip())
         orders[names.index(orow.formation)].append(
             Order(day_index(orow.start), objs, orow.phase))
@@ -147,7 +146,7 @@ def load_forces(theatre: Theatre, root: str | Path | None = None) -> Forces:
 
     anchors: list[list[int]] = []
     for i, s in enumerate(srows):
-        anchors.append([_node(theatre, spath, i + 2, "anchors", a.strip())
+        anchors.append([_node(theatre, srows, i, "anchors", a.strip())
                         for a in s.anchors.split("|") if a.strip()])
     dist = theatre.distance_km
     # Each town belongs to the sector of its nearest anchor along the graph (documented rule).
@@ -161,8 +160,8 @@ def load_forces(theatre: Theatre, root: str | Path | None = None) -> Forces:
     for i, rein in enumerate(rrows):
         pool = names if rein.side == "government" else sector_names
         if rein.target not in pool:
-            raise DataError(rpath, i + 2, "target", rein.target,
-                            f"unknown {rein.side} force" + did_you_mean(rein.target, pool))
+            raise rrows.error(i, "target", rein.target,
+                              f"unknown {rein.side} force" + did_you_mean(rein.target, pool))
         reinf.append((day_index(rein.date), rein.side, pool.index(rein.target), rein.strength_k))
     return Forces(
         formations=names,

@@ -168,7 +168,20 @@ class CalendarRow(_Row):
 R = TypeVar("R", bound=_Row)
 
 
-def read_table(path: str | Path, schema: type[R]) -> list[R]:
+class Table(list[R]):
+    """Validated rows of one file, with the file and each row's first line number."""
+
+    def __init__(self, rows: list[R], path: Path, lines: list[int]) -> None:
+        super().__init__(rows)
+        self.path = path
+        self.lines = lines
+
+    def error(self, index: int, field: str | None, value: object, reason: str) -> DataError:
+        """A :class:`DataError` located at row ``index`` of this table."""
+        return DataError(self.path, self.lines[index], field, value, reason)
+
+
+def read_table(path: str | Path, schema: type[R]) -> Table[R]:
     """Read a CSV file into validated rows of ``schema``.
 
     Raises
@@ -182,10 +195,11 @@ def read_table(path: str | Path, schema: type[R]) -> list[R]:
         raise DataError(path, None, None, None, "file not found")
     expected = list(schema.model_fields)
     rows: list[R] = []
+    lines: list[int] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
-        missing = [c for c in expected if c not in header and schema.model_fields[c].is_required()]
+        missing = [c for c in expected if c not in header]
         extra = [c for c in header if c not in expected]
         if missing:
             raise DataError(path, 1, missing[0], None, f"missing column (header is {header})")
@@ -200,27 +214,28 @@ def read_table(path: str | Path, schema: type[R]) -> list[R]:
             data = {k: v for k, v in raw.items() if v is not None}
             try:
                 rows.append(schema.model_validate(data))
+                lines.append(line)
             except ValidationError as exc:
                 err = exc.errors()[0]
                 field = str(err["loc"][0]) if err["loc"] else None
                 value = raw.get(field) if field else None
                 raise DataError(path, line, field, value, err["msg"]) from None
-    return rows
+    return Table(rows, path, lines)
 
 
 @dataclass(frozen=True)
 class SeedTables:
     """Every seed table, validated row by row (cross-table checks live in :mod:`.theatre`)."""
 
-    towns: list[TownRow]
-    clusters: list[ClusterRow]
-    unplaced: list[UnplacedRow]
-    events: list[EventRow]
-    aggregates: list[AggregateRow]
-    initial_control: list[ControlRow]
-    posts: list[PostRow]
-    roads: list[RoadRow]
-    calendar: list[CalendarRow]
+    towns: Table[TownRow]
+    clusters: Table[ClusterRow]
+    unplaced: Table[UnplacedRow]
+    events: Table[EventRow]
+    aggregates: Table[AggregateRow]
+    initial_control: Table[ControlRow]
+    posts: Table[PostRow]
+    roads: Table[RoadRow]
+    calendar: Table[CalendarRow]
     root: Path
 
 

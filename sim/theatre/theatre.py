@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -18,10 +19,10 @@ import pandas as pd
 from numpy.typing import NDArray
 from shapely.geometry import Polygon
 
-from sim.errors import DataError, UnknownTownError
+from sim.errors import DataError, UnknownTownError, did_you_mean
 from sim.theatre.geometry import Projection, cell_areas_km2, theatre_boundary, voronoi_cells
 from sim.theatre.graph import MAX_EDGE_KM, build_graph, hop_distances, neighbour_table
-from sim.theatre.tables import SeedTables, load_seed_tables
+from sim.theatre.tables import SeedTables, Table, load_seed_tables
 
 #: Day 0 of the model: the offensive began on 19 Dec 2019 (seed article).
 CAMPAIGN_START = dt.date(2019, 12, 19)
@@ -135,60 +136,47 @@ TERRITORIAL_EVENTS = {
 }
 
 
-def _check_names(path: Path, rows: list[tuple[int, str, str]], resolve: object) -> None:
-    for line, fieldname, name in rows:
-        try:
-            resolve(name)  # type: ignore[operator]
-        except UnknownTownError as exc:
-            raise DataError(path, line, fieldname, name, str(exc)) from None
-
-
 def load_theatre(root: str | Path | None = None, max_edge_km: float = MAX_EDGE_KM) -> Theatre:
     """Load ``seeds/`` (or ``root``), cross-check it and build the theatre."""
     t = load_seed_tables(root)
     towns = pd.DataFrame([r.model_dump() for r in t.towns])
     towns["alias_list"] = [r.alias_list for r in t.towns]
-    dup = towns["town"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise DataError(t.root / "towns.csv", i + 2, "town", towns["town"][i], "duplicate town")
     seen: dict[str, tuple[int, str]] = {}
     for i, r in enumerate(t.towns):
+        if _norm(r.town) in seen and seen[_norm(r.town)][1] == r.town:
+            raise t.towns.error(i, "town", r.town, "duplicate town")
         for a in [r.town, *r.alias_list]:
             prev = seen.setdefault(_norm(a), (i, r.town))
             if prev[0] != i:
-                raise DataError(
-                    t.root / "towns.csv", i + 2, "aliases", a, f"also names town {prev[1]!r}"
-                )
+                raise t.towns.error(i, "aliases" if a != r.town else "town", a,
+                                    f"also names town {prev[1]!r}")
     proj = Projection()
     lat, lon = towns["lat"].to_numpy(float), towns["lon"].to_numpy(float)
     xy = proj.to_km(lat, lon)
     names = list(towns["town"])
     index = {_norm(n): i for i, n in enumerate(names)}
 
-    def node_of(path: Path, line: int, fieldname: str, name: str) -> int:
+    def node_of(table: Table[Any], k: int, fieldname: str, name: str) -> int:
         if _norm(name) not in index:
-            raise DataError(path, line, fieldname, name, str(UnknownTownError(name, names)))
+            raise table.error(k, fieldname, name, str(UnknownTownError(name, names)))
         return index[_norm(name)]
 
     for k, c in enumerate(t.clusters):
-        node_of(t.root / "clusters.csv", k + 2, "node", c.node)
+        node_of(t.clusters, k, "node", c.node)
     roads: dict[str, list[int]] = {}
-    for k, rr in enumerate(sorted(t.roads, key=lambda x: (x.road, x.order))):
-        roads.setdefault(rr.road, []).append(node_of(t.root / "roads.csv", k + 2, "town", rr.town))
+    for k in sorted(range(len(t.roads)), key=lambda j: (t.roads[j].road, t.roads[j].order)):
+        roads.setdefault(t.roads[k].road, []).append(node_of(t.roads, k, "town", t.roads[k].town))
     control = np.full(len(names), -1, dtype=np.int8)
     for k, cr in enumerate(t.initial_control):
-        i = node_of(t.root / "initial_control.csv", k + 2, "town", cr.town)
+        i = node_of(t.initial_control, k, "town", cr.town)
         if control[i] != -1:
-            raise DataError(t.root / "initial_control.csv", k + 2, "town", cr.town, "listed twice")
+            raise t.initial_control.error(k, "town", cr.town, "listed twice")
         control[i] = 1 if cr.control == "government" else 0
     if (control < 0).any():
         missing = names[int(np.flatnonzero(control < 0)[0])]
         raise DataError(t.root / "initial_control.csv", None, "town", missing, "no initial control")
     post_town = np.array(
-        [node_of(t.root / "observation_posts.csv", k + 2, "town", p.town)
-         for k, p in enumerate(t.posts)],
-        dtype=np.int32,
+        [node_of(t.posts, k, "town", p.town) for k, p in enumerate(t.posts)], dtype=np.int32
     )
     post_day = np.array(
         [day_index(p.established) if p.established else -10_000 for p in t.posts], dtype=np.int32
@@ -216,12 +204,9 @@ def load_theatre(root: str | Path | None = None, max_edge_km: float = MAX_EDGE_K
     for k, e in enumerate(t.events):
         if e.event in TERRITORIAL_EVENTS and theatre.try_resolve(e.place) is None:
             if _norm(e.place) not in unplaced:
-                raise DataError(
-                    t.root / "events.csv",
-                    k + 2,
-                    "place",
-                    e.place,
+                raise t.events.error(
+                    k, "place", e.place,
                     "resolves to no town, cluster member or unplaced.csv entry"
-                    + str(UnknownTownError(e.place, names))[len(f"unknown town {e.place!r}"):],
+                    + did_you_mean(e.place, names),
                 )
     return theatre
