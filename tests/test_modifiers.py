@@ -38,7 +38,8 @@ def test_effects_compose_multiplicatively() -> None:
                  params={"ground_factor": 0.5, "air_factor": 0.0}),
         Modifier(name="c", kind="ceasefire", start=START, params={"intensity": 0.5}),
         Modifier(name="a", kind="russian_air", start=START, params={"sorties": 1.5}),
-        Modifier(name="t1", kind="turkish_retaliation", start=START, params={"attrition_frac": 0.1}),
+        Modifier(name="t1", kind="turkish_retaliation", start=START,
+                 params={"attrition_frac": 0.1}),
         Modifier(name="t2", kind="spring_shield", start=START,
                  params={"drone_attrition_per_day": 0.1, "air_denial": 0.5}),
     ]

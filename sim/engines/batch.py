@@ -5,10 +5,13 @@ for day ``d``: calendar -> reinforcements -> recovery and Turkish fire -> counte
 state at 00:00 -> formations in index order, each acting from the time it is ready until the end
 of the day -> end-of-day record. Time advances in steps of one day; within a day each formation
 has at most one assault event (consolidation, rest and redeployment all last >= 1 day), whose
-time inside the day is drawn exactly, so formations' clocks stay continuous. What the step does
-approximate is the *interaction* within a day: counterattacks resolve before assaults, and a
-formation choosing its target mid-day sees the state as of the start of the day plus the earlier
-formations' moves. docs/MODEL.md quantifies the effect.
+time inside the day is drawn exactly, so formations' clocks stay continuous. Every change of
+control is stamped with its time, and a decision taken at time ``x`` sees control as of ``x``.
+What the step approximates is the order of *interacting* events within a day (docs/MODEL.md).
+
+Work is kept on the frontier: counterattack candidates come from a ring of the last few days'
+captures, territory and held counts are updated from the day's changes, and only towns that can
+change hands (those the opposition held at the start) draw counterattack numbers.
 
 Randomness: replicas come in fixed blocks of :data:`BLOCK` replicas; block ``b`` is
 ``SeedSequence(seed).spawn`` child ``b`` and has one stream per decision site. Every site draws a
@@ -20,7 +23,7 @@ larger run, and (iii) two scenarios differing by one lever share every draw (com
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +35,8 @@ from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
 #: Replicas per random-number block (the unit of seeding; chunks are whole blocks).
 BLOCK = 512
+
+Idx = NDArray[np.intp]
 
 
 @dataclass
@@ -54,22 +59,72 @@ class _Draws:
     """Per-site block streams, drawing a whole ``(BLOCK, width)`` array per site per day."""
 
     def __init__(self, seed: int, blocks: range, sites: dict[str, int]) -> None:
-        self.gens = {
-            name: [stream(seed, b, name) for b in blocks] for name in sites
-        }
+        self.gens = {name: [stream(seed, b, name) for b in blocks] for name in sites}
         self.width = sites
 
     def day(self, n: int) -> dict[str, NDArray[np.float32]]:
         out = {}
         for name, gens in self.gens.items():
-            arr = np.concatenate([g.random((BLOCK, self.width[name]), dtype=np.float32)
-                                  for g in gens])
-            out[name] = arr[:n]
+            parts = [g.random((BLOCK, self.width[name]), dtype=np.float32) for g in gens]
+            out[name] = (parts[0] if len(parts) == 1 else np.concatenate(parts))[:n]
         return out
 
 
-def _sites(c: Campaign) -> dict[str, int]:
-    sites = {"counterattack": c.n_towns}
+@dataclass
+class _State:
+    """Arrays over replicas (rows) and towns or formations (columns)."""
+
+    control: NDArray[np.int8]
+    cap_day: NDArray[np.int16]
+    first: NDArray[np.int16]
+    last: NDArray[np.int16]
+    n_rec: NDArray[np.int16]
+    nominal: NDArray[np.float64]
+    strength: NDArray[np.float64]
+    sec_nom: NDArray[np.float64]
+    sector: NDArray[np.float64]
+    pos: Idx
+    prev: Idx
+    target: Idx
+    ready: NDArray[np.float64]
+    order_cur: NDArray[np.int32]
+    obj_idx: NDArray[np.int32]
+    control0: NDArray[np.int8] = field(init=False)
+    """Control at 00:00 of the current day."""
+    t_first: NDArray[np.float32] = field(init=False)
+    """Time of the first change of control today (``inf`` if none); at most two per day."""
+    t_last: NDArray[np.float32] = field(init=False)
+    changes: list[tuple[Idx, Idx]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.control0 = self.control.copy()
+        self.t_first = np.full(self.control.shape, np.inf, dtype=np.float32)
+        self.t_last = np.full(self.control.shape, np.inf, dtype=np.float32)
+
+    def set_control(self, r: Idx, t: Idx, value: int, when: NDArray[np.float64]) -> None:
+        self.control[r, t] = value
+        w = when.astype(np.float32)
+        self.t_first[r, t] = np.minimum(self.t_first[r, t], w)
+        self.t_last[r, t] = w
+        self.changes.append((r, t))
+
+    def seen(self, r: Idx, towns: Idx, at: NDArray[np.float64]) -> NDArray[np.int8]:
+        """Control of ``towns`` (shape ``(m,)`` or ``(m, w)``) in rows ``r`` as of time ``at``.
+
+        A town changes at most twice a day (retaken by a counterattack, then captured again), so
+        between its first and last change it holds the opposite of its value at 00:00."""
+        rr, aa = (r, at) if towns.ndim == 1 else (r[:, None], at[:, None])
+        before = self.t_first[rr, towns] > aa
+        c0 = self.control0[rr, towns]
+        if before.all():
+            return c0
+        after = self.t_last[rr, towns] <= aa
+        now = self.control[rr, towns]
+        return np.where(before, c0, np.where(after, now, 1 - c0)).astype(np.int8)
+
+
+def _sites(c: Campaign, contestable: int) -> dict[str, int]:
+    sites = {"counterattack": contestable}
     for f in c.forces.formations:
         sites[f"assault_time/{f}"] = 1
         sites[f"assault_outcome/{f}"] = 1
@@ -82,109 +137,148 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
         raise ValueError(f"chunk start {start} is not a multiple of BLOCK={BLOCK}")
     th, f, p, eff = c.theatre, c.forces, c.params, c.effects
     T, K, D = c.n_towns, f.n_formations, c.n_days
+    # Only towns the opposition held at the start can change hands.
+    contestable = np.flatnonzero(th.initial_control == OPPOSITION)
+    col_of = np.full(T, -1, dtype=np.intp)
+    col_of[contestable] = np.arange(len(contestable))
     blocks = range(start // BLOCK, (start + n + BLOCK - 1) // BLOCK)
-    draws = _Draws(seed, blocks, _sites(c))
-    rows = np.arange(n)
-    nbr = th.neighbours.astype(np.intp)
-    nbr_valid = nbr >= 0
-    nbr_safe = np.where(nbr_valid, nbr, 0)
-    dist = th.distance_km
+    draws = _Draws(seed, blocks, _sites(c, len(contestable)))
+    g = _Geo(c)
+    rep = lambda a, dtype: np.repeat(np.asarray(a)[None, :], n, axis=0).astype(dtype)  # noqa: E731
+    s = _State(
+        control=rep(th.initial_control, np.int8),
+        cap_day=np.full((n, T), -NEVER, dtype=np.int16),
+        first=np.full((n, T), -1, dtype=np.int16),
+        last=np.full((n, T), -1, dtype=np.int16),
+        n_rec=np.zeros((n, T), dtype=np.int16),
+        nominal=rep(f.nominal_k, np.float64),
+        strength=rep(f.nominal_k, np.float64),
+        sec_nom=rep(f.sector_nominal_k, np.float64),
+        sector=rep(f.sector_nominal_k, np.float64),
+        pos=rep(f.start_node, np.intp),
+        prev=rep(f.start_node, np.intp),
+        target=np.full((n, K), -1, dtype=np.intp),
+        ready=np.zeros((n, K)),
+        order_cur=np.full((n, K), -1, dtype=np.int32),
+        obj_idx=np.zeros((n, K), dtype=np.int32),
+    )
     area = th.area_km2.astype(np.float32)
-    sec_of = f.town_sector.astype(np.intp)
-    towns0 = f.sector_towns0.astype(np.float64)
-
-    control = np.repeat(th.initial_control[None, :], n, axis=0).astype(np.int8)
-    cap_day = np.full((n, T), -NEVER, dtype=np.int32)
-    first = np.full((n, T), -1, dtype=np.int16)
-    last = np.full((n, T), -1, dtype=np.int16)
-    n_rec = np.zeros((n, T), dtype=np.int16)
-    nominal = np.repeat(f.nominal_k[None, :], n, axis=0).astype(np.float64)
-    strength = nominal.copy()
-    sec_nom = np.repeat(f.sector_nominal_k[None, :], n, axis=0).astype(np.float64)
-    sector = sec_nom.copy()
-    pos = np.repeat(f.start_node[None, :].astype(np.intp), n, axis=0)
-    prev = pos.copy()
-    target = np.full((n, K), -1, dtype=np.intp)
-    ready = np.zeros((n, K))
-    order_cur = np.full((n, K), -1, dtype=np.int32)
-    obj_idx = np.zeros((n, K), dtype=np.int32)
     gov_area = np.zeros((n, D + 1), dtype=np.float32)
     held = np.zeros((D + 1, T), dtype=np.int32)
-    t_changed = np.full((n, T), np.inf)
-    gov_area[:, 0] = (control == GOVERNMENT) @ area
-    held[0] = (control == GOVERNMENT).sum(axis=0)
+    gov_area[:, 0] = (s.control == GOVERNMENT) @ area
+    held[0] = (s.control == GOVERNMENT).sum(axis=0)
+    window = p.counterattack_window_days
+    recent: list[tuple[int, Idx, Idx]] = []  # (day, rows, towns) of each day's captures
 
     for d in range(D):
         u = draws.day(n)
-        # 2-3. reinforcements, then recovery and Turkish fire
+        # 3-4. reinforcements, then recovery and Turkish fire
         for day, side, idx, amount in f.reinforcements:
             if day == d:
-                if side == "government":
-                    nominal[:, idx] += amount
-                    strength[:, idx] += amount
-                else:
-                    sec_nom[:, idx] += amount
-                    sector[:, idx] += amount
-        strength = rates.attrit(rates.recover(strength, nominal, p), eff.attrition_frac[d])
-        sector = rates.recover(sector, sec_nom, p)
+                nom, cur = (s.nominal, s.strength) if side == "government" else (s.sec_nom,
+                                                                                  s.sector)
+                nom[:, idx] += amount
+                cur[:, idx] += amount
+        s.strength = rates.attrit(rates.recover(s.strength, s.nominal, p), eff.attrition_frac[d])
+        s.sector = rates.recover(s.sector, s.sec_nom, p)
 
-        # 4. counterattacks on the state at 00:00 of day d. Every change of control today is
-        # stamped with its time, so that a decision taken at time x sees the control as of x.
-        control0 = control.copy()
-        t_changed.fill(np.inf)
-        opp = control == OPPOSITION
-        age = d - cap_day
-        exposed = (control == GOVERNMENT) & (age >= 1) & (age <= p.counterattack_window_days)
-        ri, ti = np.nonzero(exposed)
-        if len(ri):
-            adj = (opp[ri[:, None], nbr_safe[ti]] & nbr_valid[ti]).any(axis=1)
-            ri, ti = ri[adj], ti[adj]
-        if len(ri):
-            garrison = (pos[ri] == ti[:, None]).any(axis=1)
-            sec = sec_of[ti]
-            hz = rates.counterattack_hazard(age[ri, ti], sector[ri, sec] / sec_nom[ri, sec],
-                                            eff.counterattack_factor[d], garrison, p)
-            rings, offset = rates.event_within(u["counterattack"][ri, ti], hz, 1.0)
-            ri, ti, offset = ri[rings], ti[rings], offset[rings]
-            control[ri, ti] = OPPOSITION
-            t_changed[ri, ti] = d + offset
-            n_rec[ri, ti] += 1
-            for k in range(K):
-                hit = pos[ri, k] == ti
-                if hit.any():
-                    r = ri[hit]
-                    pos[r, k] = _retreat(control, dist, r, ti[hit], prev[r, k])
-                    strength[r, k] = rates.attrit(strength[r, k], p.counterattack_unit_loss_frac)
-                    target[r, k] = -1
-                    ready[r, k] = d + offset[hit] + p.rest_days
+        # 5. counterattacks on the state at 00:00 of day d
+        _counterattacks(c, d, s, g, u["counterattack"], col_of, recent[-window:])
 
-        # 5. formations, in index order
-        block_today = c.post_block_day <= d
+        # 6. formations, in index order
         for k in range(K):
-            _formation_day(c, d, k, u, rows, control, control0, t_changed, cap_day, first, last,
-                           strength, nominal, sector, pos, prev, target, ready, order_cur,
-                           obj_idx, block_today, nbr_safe, nbr_valid, dist, sec_of, towns0)
+            _formation_day(c, d, k, u, s, g)
 
-        # 6. end of day
-        gov = control == GOVERNMENT
-        gov_area[:, d + 1] = gov @ area
-        held[d + 1] = gov.sum(axis=0)
+        # end of day: net changes update the records; today's captures join the ring
+        if s.changes:
+            r = np.concatenate([x[0] for x in s.changes])
+            t = np.concatenate([x[1] for x in s.changes])
+            key = np.unique(r * T + t)
+            r, t = key // T, key % T
+            delta = s.control[r, t].astype(np.int32) - s.control0[r, t]
+            s.control0[r, t] = s.control[r, t]
+            s.t_first[r, t] = np.inf
+            s.t_last[r, t] = np.inf
+            s.changes.clear()
+            cap = (s.control[r, t] == GOVERNMENT) & (s.cap_day[r, t] == d)
+            recent.append((d, r[cap], t[cap]))
+        else:
+            delta = np.zeros(0, dtype=np.int32)
+            r = t = np.zeros(0, dtype=np.intp)
+            recent.append((d, r, t))
+        gov_area[:, d + 1] = gov_area[:, d]
+        np.add.at(gov_area[:, d + 1], r, (delta * area[t]).astype(np.float32))
+        held[d + 1] = held[d] + np.bincount(t, weights=delta, minlength=T).astype(np.int32)
 
-    return BatchChunk(start, first, last, n_rec, control.copy(), gov_area, held)
+    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held)
 
 
-def _formation_day(
-    c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]], rows: NDArray[np.intp],
-    control: NDArray[np.int8], control0: NDArray[np.int8], t_changed: NDArray[np.float64],
-    cap_day: NDArray[np.int32], first: NDArray[np.int16],
-    last: NDArray[np.int16], strength: NDArray[np.float64], nominal: NDArray[np.float64],
-    sector: NDArray[np.float64], pos: NDArray[np.intp], prev: NDArray[np.intp],
-    target: NDArray[np.intp], ready: NDArray[np.float64], order_cur: NDArray[np.int32],
-    obj_idx: NDArray[np.int32], block_today: NDArray[np.bool_], nbr_safe: NDArray[np.intp],
-    nbr_valid: NDArray[np.bool_], dist: NDArray[np.float64], sec_of: NDArray[np.intp],
-    towns0: NDArray[np.float64],
-) -> None:
-    """One formation's day, for every replica at once (mutates the state arrays)."""
+@dataclass(frozen=True)
+class _Geo:
+    """Static arrays derived from the campaign once per chunk."""
+
+    nbr: Idx
+    nbr_valid: NDArray[np.bool_]
+    dist: NDArray[np.float64]
+    sec_of: Idx
+    towns0: NDArray[np.float64]
+    by_dist: Idx
+    """``by_dist[o]``: towns in order of distance to ``o`` (ties: lower index first)."""
+
+    def __init__(self, c: Campaign) -> None:
+        nbr = c.theatre.neighbours.astype(np.intp)
+        set_ = object.__setattr__
+        set_(self, "nbr_valid", nbr >= 0)
+        set_(self, "nbr", np.where(nbr >= 0, nbr, 0))
+        set_(self, "dist", c.theatre.distance_km)
+        set_(self, "sec_of", c.forces.town_sector.astype(np.intp))
+        set_(self, "towns0", c.forces.sector_towns0.astype(np.float64))
+        set_(self, "by_dist", np.argsort(c.theatre.distance_km, axis=1, kind="stable"))
+
+
+def _counterattacks(c: Campaign, d: int, s: _State, g: _Geo, u: NDArray[np.float32],
+                    col_of: Idx, recent: list[tuple[int, Idx, Idx]]) -> None:
+    """Exposed towns (captured 1..window days ago, still held, next to the opposition at 00:00)
+    may be retaken within the day; formations standing in a retaken town are displaced."""
+    p, eff = c.params, c.effects
+    if not recent:
+        return
+    ri = np.concatenate([x[1] for x in recent])
+    ti = np.concatenate([x[2] for x in recent])
+    day = np.concatenate([np.full(len(x[1]), x[0]) for x in recent])
+    if not len(ri):
+        return
+    # an entry counts only while it is the town's latest capture and the town is still held
+    keep = (s.control[ri, ti] == GOVERNMENT) & (s.cap_day[ri, ti] == day)
+    ri, ti = ri[keep], ti[keep]
+    age = d - day[keep]
+    adj = ((s.control[ri[:, None], g.nbr[ti]] == OPPOSITION) & g.nbr_valid[ti]).any(axis=1)
+    ri, ti, age = ri[adj], ti[adj], age[adj]
+    if not len(ri):
+        return
+    garrison = (s.pos[ri] == ti[:, None]).any(axis=1)
+    sec = g.sec_of[ti]
+    hz = rates.counterattack_hazard(age, s.sector[ri, sec] / s.sec_nom[ri, sec],
+                                    eff.counterattack_factor[d], garrison, p)
+    rings, offset = rates.event_within(u[ri, col_of[ti]], hz, 1.0)
+    ri, ti, when = ri[rings], ti[rings], d + offset[rings]
+    if not len(ri):
+        return
+    s.set_control(ri, ti, OPPOSITION, when)
+    s.n_rec[ri, ti] += 1
+    for k in range(c.forces.n_formations):
+        hit = s.pos[ri, k] == ti
+        if hit.any():
+            r = ri[hit]
+            s.pos[r, k] = _retreat(s, g, r, ti[hit], s.prev[r, k])
+            s.strength[r, k] = rates.attrit(s.strength[r, k], p.counterattack_unit_loss_frac)
+            s.target[r, k] = -1
+            s.ready[r, k] = when[hit] + p.rest_days
+
+
+def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]], s: _State,
+                   g: _Geo) -> None:
+    """One formation's day, for every replica at once (mutates ``s``)."""
     p, eff, f = c.params, c.effects, c.forces
     name = f.formations[k]
     oid = int(c.order_id[k, d])
@@ -192,82 +286,80 @@ def _formation_day(
         return
     # an assault whose target fell before 00:00, or that a post now protects, is dropped: the
     # formation retargets at once
-    tk = target[:, k]
-    tk0 = np.maximum(tk, 0)
-    lost = (tk >= 0) & ((control0[rows, tk0] != OPPOSITION) | (c.post_block_day[tk0] <= d))
-    target[lost, k] = -1
-    act = ready[:, k] < d + 1
-    if not act.any():
+    tk = s.target[:, k]
+    has = np.flatnonzero(tk >= 0)
+    t0 = tk[has]
+    lost = (s.control0[has, t0] != OPPOSITION) | (c.post_block_day[t0] <= d)
+    s.target[has[lost], k] = -1
+    ra = np.flatnonzero(s.ready[:, k] < d + 1)  # formations free to act at some time today
+    if not len(ra):
         return
-    now = np.maximum(ready[:, k], d)
+    now = np.maximum(s.ready[ra, k], d)
 
-    def seen(r: NDArray[np.intp], towns: NDArray[np.intp], at: NDArray[np.float64]
-             ) -> NDArray[np.int8]:
-        """Control of ``towns`` in replicas ``r`` as it stood at time ``at``."""
-        rr, aa = (r, at) if towns.ndim == 1 else (r[:, None], at[:, None])
-        return np.where(t_changed[rr, towns] <= aa, control[rr, towns], control0[rr, towns])
-    # objectives: a new order restarts the list and drops the assault in hand
-    new = act & (order_cur[:, k] != oid)
-    order_cur[new, k] = oid
-    obj_idx[new, k] = 0
-    target[new, k] = -1
+    # objectives: a new order restarts the list and drops the assault in hand; objectives held
+    # already, or protected by a post, are passed
+    new = s.order_cur[ra, k] != oid
+    s.order_cur[ra[new], k] = oid
+    s.obj_idx[ra[new], k] = 0
+    s.target[ra[new], k] = -1
     objs = c.order_objectives[oid]
     width = int((objs >= 0).sum())
     for _ in range(width):
-        i = obj_idx[:, k]
+        i = s.obj_idx[ra, k]
         cur = objs[np.minimum(i, width - 1)]
-        held_obj = act & (i < width) & (seen(rows, cur, now) == GOVERNMENT)
-        if not held_obj.any():
+        done = (i < width) & ((s.seen(ra, cur, now) == GOVERNMENT) | (c.post_block_day[cur] <= d))
+        if not done.any():
             break
-        obj_idx[held_obj, k] += 1
-    i = obj_idx[:, k]
+        s.obj_idx[ra[done], k] += 1
+    i = s.obj_idx[ra, k]
     has_obj = i < width
     obj = objs[np.minimum(i, width - 1)]
-    strong = strength[:, k] >= p.min_assault_strength_frac * nominal[:, k]
+    strong = s.strength[ra, k] >= p.min_assault_strength_frac * s.nominal[ra, k]
+    free = np.ones(len(ra), dtype=bool)
 
     # a new order: first move through government ground to the frontier town nearest the
     # objective, if that is nearer than where the formation stands
     fresh = np.flatnonzero(new & has_obj)
     if len(fresh):
-        moved = _redeploy(c, d, k, fresh, obj[fresh], seen, pos, prev, ready, now,
-                          block_today, nbr_safe, nbr_valid, dist, only_if_nearer=True)
-        act[fresh[moved]] = False
+        moved = _redeploy(c, d, k, ra[fresh], obj[fresh], now[fresh], s, g,
+                          only_if_nearer=True)
+        free[fresh[moved]] = False
     # idle formations (no objective left, or too weak) wait for the next day
-    idle = act & ~(has_obj & strong)
-    target[idle, k] = -1
-    ready[idle, k] = d + 1
+    idle = free & ~(has_obj & strong)
+    s.target[ra[idle], k] = -1
+    s.ready[ra[idle], k] = d + 1
+    able = free & ~idle
 
-    # choose targets for able formations without one
-    choose = act & has_obj & strong & (target[:, k] < 0)
-    r = np.flatnonzero(choose)
-    if len(r):
-        cand = nbr_safe[pos[r, k]]
-        ok = (nbr_valid[pos[r, k]] & (seen(r, cand, now[r]) == OPPOSITION)
-              & ~block_today[cand])
-        score = np.where(ok, dist[cand, obj[r, None]], np.inf)
-        # ties: lowest town index, as in the SimPy engine
-        best = np.lexsort((cand, score), axis=1)[:, 0]
-        pick = cand[np.arange(len(r)), best]
+    # choose targets for able formations without one: the valid neighbour nearest the objective
+    choose = np.flatnonzero(able & (s.target[ra, k] < 0))
+    if len(choose):
+        r = ra[choose]
+        pos = s.pos[r, k]
+        cand = g.nbr[pos]
+        ok = (g.nbr_valid[pos] & (s.seen(r, cand, now[choose]) == OPPOSITION)
+              & (c.post_block_day[cand] > d))
+        score = np.where(ok, g.dist[cand, obj[choose, None]], np.inf)
+        best = np.lexsort((cand, score), axis=1)[:, 0]  # ties: lowest town index, as in SimPy
         found = ok.any(axis=1)
-        target[r[found], k] = pick[found]
-        # no target next to the formation: redeploy to the best frontier town, or wait
-        rr = r[~found]
-        if len(rr):
-            _redeploy(c, d, k, rr, obj[rr], seen, pos, prev, ready, now, block_today,
-                      nbr_safe, nbr_valid, dist)
+        s.target[r[found], k] = cand[np.arange(len(r)), best][found]
+        # no target next to the formation: redeploy to the best frontier town, or wait a day
+        nf = choose[~found]
+        if len(nf):
+            moved = _redeploy(c, d, k, ra[nf], obj[nf], now[nf], s, g)
+            s.ready[ra[nf[~moved]], k] = d + 1
 
     # assaults
-    go = act & (target[:, k] >= 0) & strong & has_obj
-    r = np.flatnonzero(go)
-    if not len(r):
+    go = np.flatnonzero(able & (s.target[ra, k] >= 0))
+    if not len(go):
         return
-    t = target[r, k]
-    sec = sec_of[t]
-    attack = rates.attack_power(strength[r, k], eff.air_sorties[d], eff.air_factor[d], p)
-    defence = rates.defence_power(sector[r, sec] / towns0[sec], c.town_def[t],
+    r = ra[go]
+    t = s.target[r, k]
+    sec = g.sec_of[t]
+    attack = rates.attack_power(s.strength[r, k], eff.air_sorties[d], eff.air_factor[d], p)
+    defence = rates.defence_power(s.sector[r, sec] / g.towns0[sec], c.town_def[t],
                                   eff.defence_factor[d])
     lam_c, lam_r = rates.assault_hazards(attack, defence, eff.assault_factor[d], p)
-    start = now[r]
+    start = now[go]
     rings, offset = rates.event_within(u[f"assault_time/{name}"][r, 0], lam_c + lam_r,
                                        (d + 1) - start)
     if not rings.any():
@@ -275,67 +367,78 @@ def _formation_day(
     r, t, sec = r[rings], t[rings], sec[rings]
     when = start[rings] + offset[rings]
     capture = u[f"assault_outcome/{name}"][r, 0] < rates.capture_share(lam_c[rings], lam_r[rings])
-    void = control[r, t] != OPPOSITION  # taken earlier today by a formation with a lower index
-    # captures
+    void = s.control[r, t] != OPPOSITION  # taken earlier today by a formation with a lower index
     cap = capture & ~void
     rc, tc = r[cap], t[cap]
-    control[rc, tc] = GOVERNMENT
-    t_changed[rc, tc] = when[cap]
-    first[rc, tc] = np.where(first[rc, tc] < 0, d, first[rc, tc])
-    last[rc, tc] = d
-    cap_day[rc, tc] = d
-    prev[rc, k] = pos[rc, k]
-    pos[rc, k] = tc
-    strength[rc, k] = rates.attrit(strength[rc, k], p.capture_loss_frac)
-    sector[rc, sec[cap]] = rates.attrit(sector[rc, sec[cap]], p.defender_loss_per_capture_frac)
-    # repulses
+    s.set_control(rc, tc, GOVERNMENT, when[cap])
+    s.first[rc, tc] = np.where(s.first[rc, tc] < 0, d, s.first[rc, tc])
+    s.last[rc, tc] = d
+    s.cap_day[rc, tc] = d
+    s.prev[rc, k] = s.pos[rc, k]
+    s.pos[rc, k] = tc
+    s.strength[rc, k] = rates.attrit(s.strength[rc, k], p.capture_loss_frac)
+    s.sector[rc, sec[cap]] = rates.attrit(s.sector[rc, sec[cap]],
+                                          p.defender_loss_per_capture_frac)
     rep = ~capture & ~void
-    strength[r[rep], k] = rates.attrit(strength[r[rep], k], p.repulse_loss_frac)
-    target[r, k] = -1
-    ready[r, k] = when + np.where(rep, p.rest_days, p.consolidate_days)
+    s.strength[r[rep], k] = rates.attrit(s.strength[r[rep], k], p.repulse_loss_frac)
+    s.target[r, k] = -1
+    s.ready[r, k] = when + np.where(rep, p.rest_days, p.consolidate_days)
 
 
-def _retreat(control: NDArray[np.int8], dist: NDArray[np.float64], r: NDArray[np.intp],
-             t: NDArray[np.intp], prev: NDArray[np.intp]) -> NDArray[np.intp]:
+def _retreat(s: _State, g: _Geo, r: Idx, t: Idx, prev: Idx) -> Idx:
     """Where formations displaced from ``t`` go: ``prev`` if government-held, else the
     government-held town nearest ``t`` (lowest index on ties), as in the SimPy engine."""
-    ok = control[r, prev] == GOVERNMENT
+    ok = s.control[r, prev] == GOVERNMENT
     if ok.all():
         return prev
     out = prev.copy()
     bad = np.flatnonzero(~ok)
-    score = np.where(control[r[bad]] == GOVERNMENT, dist[t[bad]], np.inf)
+    score = np.where(s.control[r[bad]] == GOVERNMENT, g.dist[t[bad]], np.inf)
     out[bad] = score.argmin(axis=1)
     return out
 
 
-def _redeploy(
-    c: Campaign, d: int, k: int, r: NDArray[np.intp], obj: NDArray[np.int32],
-    seen: Callable[[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]], NDArray[np.int8]],
-    pos: NDArray[np.intp], prev: NDArray[np.intp],
-    ready: NDArray[np.float64], now: NDArray[np.float64], block_today: NDArray[np.bool_],
-    nbr_safe: NDArray[np.intp], nbr_valid: NDArray[np.bool_], dist: NDArray[np.float64],
-    only_if_nearer: bool = False,
-) -> NDArray[np.bool_]:
+def _redeploy(c: Campaign, d: int, k: int, r: Idx, obj: NDArray[np.int32], now: NDArray[np.float64],
+              s: _State, g: _Geo, only_if_nearer: bool = False) -> NDArray[np.bool_]:
     """Move formation ``k`` of replicas ``r`` to the government-held town nearest ``obj`` that
-    borders a valid target. Returns which moved. Without ``only_if_nearer``, those that could not
-    move wait for the next day."""
-    all_towns = np.broadcast_to(np.arange(nbr_safe.shape[0]), (len(r), nbr_safe.shape[0]))
-    sub = seen(r, all_towns, now[r])
-    valid_t = (sub == OPPOSITION) & ~block_today[None, :]
-    frontier = (sub == GOVERNMENT) & (valid_t[:, nbr_safe] & nbr_valid[None]).any(axis=2)
-    score = np.where(frontier, dist[:, obj].T, np.inf)
-    best = score.argmin(axis=1)  # argmin keeps the lowest index on ties, like the SimPy engine
-    ok = np.isfinite(score[np.arange(len(r)), best]) & (best != pos[r, k])
+    borders a valid target (as seen at ``now``); returns which moved."""
+    best = _nearest_frontier(c, d, r, obj, now, s, g)
+    pos = s.pos[r, k]
+    ok = (best >= 0) & (best != pos)
     if only_if_nearer:
-        ok &= dist[best, obj] < dist[pos[r, k], obj]
+        ok &= g.dist[best, obj] < g.dist[pos, obj]
     mv = r[ok]
-    prev[mv, k] = pos[mv, k]
-    pos[mv, k] = best[ok]
-    ready[mv, k] = now[mv] + c.params.redeploy_days
-    if not only_if_nearer:
-        ready[r[~ok], k] = d + 1
+    s.prev[mv, k] = pos[ok]
+    s.pos[mv, k] = best[ok]
+    s.ready[mv, k] = now[ok] + c.params.redeploy_days
     return ok
+
+
+def _nearest_frontier(c: Campaign, d: int, r: Idx, obj: NDArray[np.int32],
+                      now: NDArray[np.float64], s: _State, g: _Geo, step: int = 16) -> Idx:
+    """The government-held town nearest ``obj`` with an opposition-held, unprotected neighbour,
+    as seen at ``now`` (``-1`` if none). Towns are scanned in order of distance to ``obj``, a
+    slice at a time, so the search stops near the front instead of visiting every town."""
+    n_towns = g.nbr.shape[0]
+    out = np.full(len(r), -1, dtype=np.intp)
+    todo = np.arange(len(r))
+    for j in range(0, n_towns, step):
+        if not len(todo):
+            break
+        rr = r[todo]
+        towns = g.by_dist[obj[todo], j:j + step]
+        reach = np.isfinite(g.dist[towns, obj[todo, None]])
+        gov = (s.seen(rr, towns, now[todo]) == GOVERNMENT) & reach
+        nb = g.nbr[towns]
+        shape = nb.shape
+        nb_flat = nb.reshape(len(rr), -1)
+        opp = (s.seen(rr, nb_flat, now[todo]) == OPPOSITION).reshape(shape)
+        frontier = gov & (opp & g.nbr_valid[towns] & (c.post_block_day[nb] > d)).any(axis=2)
+        hit = frontier.any(axis=1)
+        first = frontier.argmax(axis=1)
+        out[todo[hit]] = towns[np.flatnonzero(hit), first[hit]]
+        todo = todo[~hit]
+    return out
 
 
 def run_batch(

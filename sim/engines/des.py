@@ -109,9 +109,10 @@ class DesEngine:
             self.obj_idx[k] = 0
             self.fresh_order[k] = True
         row = self.c.order_objectives[oid]
-        while self.obj_idx[k] < len(row) and row[self.obj_idx[k]] >= 0 and \
-                self.s.control[row[self.obj_idx[k]]] == GOVERNMENT:
-            self.obj_idx[k] += 1
+        while self.obj_idx[k] < len(row) and row[self.obj_idx[k]] >= 0 and (
+                self.s.control[row[self.obj_idx[k]]] == GOVERNMENT
+                or self.c.post_block_day[row[self.obj_idx[k]]] <= self.today):
+            self.obj_idx[k] += 1  # held already, or protected by a post: flow past it
         if self.obj_idx[k] >= len(row) or row[self.obj_idx[k]] < 0:
             return -1
         return int(row[self.obj_idx[k]])
