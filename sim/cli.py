@@ -73,6 +73,18 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from sim.bench import bench
+
+    out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="idlib-sim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -90,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_run)
+
+    b = sub.add_parser("bench", help="benchmark both engines on the baseline")
+    b.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    b.add_argument("--batch-replicas", type=int, default=50_000)
+    b.add_argument("--des-replicas", type=int, default=200)
+    b.set_defaults(func=_bench)
     return p
 
 

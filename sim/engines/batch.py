@@ -56,17 +56,29 @@ class BatchChunk:
 
 
 class _Draws:
-    """Per-site block streams, drawing a whole ``(BLOCK, width)`` array per site per day."""
+    """Per-site block streams: each site draws a whole ``(BLOCK, width)`` array per day.
 
-    def __init__(self, seed: int, blocks: range, sites: dict[str, int]) -> None:
+    Sites of width 1 are drawn for all days at once: ``random((days, BLOCK))`` is the same
+    sequence as ``days`` successive ``random((BLOCK, 1))`` calls, so nothing changes but speed.
+    """
+
+    def __init__(self, seed: int, blocks: range, sites: dict[str, int], n: int,
+                 days: int) -> None:
+        self.n = n
         self.gens = {name: [stream(seed, b, name) for b in blocks] for name in sites}
         self.width = sites
+        self.ahead = {
+            name: np.concatenate([g.random((days, BLOCK), dtype=np.float32) for g in gens],
+                                 axis=1)[:, :n, None]
+            for name, gens in self.gens.items() if sites[name] == 1
+        }
 
-    def day(self, n: int) -> dict[str, NDArray[np.float32]]:
-        out = {}
+    def day(self, d: int) -> dict[str, NDArray[np.float32]]:
+        out = {name: arr[d] for name, arr in self.ahead.items()}
         for name, gens in self.gens.items():
-            parts = [g.random((BLOCK, self.width[name]), dtype=np.float32) for g in gens]
-            out[name] = (parts[0] if len(parts) == 1 else np.concatenate(parts))[:n]
+            if name not in self.ahead:
+                parts = [g.random((BLOCK, self.width[name]), dtype=np.float32) for g in gens]
+                out[name] = (parts[0] if len(parts) == 1 else np.concatenate(parts))[:self.n]
         return out
 
 
@@ -94,6 +106,8 @@ class _State:
     t_first: NDArray[np.float32] = field(init=False)
     """Time of the first change of control today (``inf`` if none); at most two per day."""
     t_last: NDArray[np.float32] = field(init=False)
+    opp_nbrs: NDArray[np.int16] = field(init=False)
+    """Number of opposition-held neighbours of each town, kept up to date on every change."""
     changes: list[tuple[Idx, Idx]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,26 +115,50 @@ class _State:
         self.t_first = np.full(self.control.shape, np.inf, dtype=np.float32)
         self.t_last = np.full(self.control.shape, np.inf, dtype=np.float32)
 
-    def set_control(self, r: Idx, t: Idx, value: int, when: NDArray[np.float64]) -> None:
+    def count_neighbours(self, nbr: Idx, nbr_valid: NDArray[np.bool_]) -> None:
+        """Initialise :attr:`opp_nbrs` (every replica starts from the same control)."""
+        opp = (self.control[0] == OPPOSITION)[nbr] & nbr_valid
+        self.opp_nbrs = np.repeat(opp.sum(axis=1).astype(np.int16)[None, :],
+                                  self.control.shape[0], axis=0)
+
+    def set_control(self, r: Idx, t: Idx, value: int, when: NDArray[np.float64],
+                    g: _Geo, unique_rows: bool = False) -> None:
+        """Set control of ``(r, t)`` pairs at time ``when``. With ``unique_rows`` (one town per
+        replica) every (replica, neighbour) pair is distinct and a plain fancy-index update is
+        safe; otherwise repeated pairs need ``np.add.at``."""
+        step = np.int16(1 if value == OPPOSITION else -1)
+        nb, ok = g.nbr[t], g.nbr_valid[t]
+        rows = np.broadcast_to(r[:, None], nb.shape)
+        if unique_rows:
+            self.opp_nbrs[rows[ok], nb[ok]] += step
+        else:
+            np.add.at(self.opp_nbrs, (rows[ok], nb[ok]), step)
         self.control[r, t] = value
         w = when.astype(np.float32)
         self.t_first[r, t] = np.minimum(self.t_first[r, t], w)
         self.t_last[r, t] = w
         self.changes.append((r, t))
 
-    def seen(self, r: Idx, towns: Idx, at: NDArray[np.float64]) -> NDArray[np.int8]:
-        """Control of ``towns`` (shape ``(m,)`` or ``(m, w)``) in rows ``r`` as of time ``at``.
+    def seen(self, r: Idx, towns: Idx, at: NDArray[np.float64], day: int) -> NDArray[np.int8]:
+        """Control of ``towns`` (shape ``(m,)`` or ``(m, w)``) in rows ``r`` as of time ``at``
+        (within day ``day``).
 
         A town changes at most twice a day (retaken by a counterattack, then captured again), so
         between its first and last change it holds the opposite of its value at 00:00."""
         rr, aa = (r, at) if towns.ndim == 1 else (r[:, None], at[:, None])
-        before = self.t_first[rr, towns] > aa
         c0 = self.control0[rr, towns]
+        late = np.flatnonzero(at > day)  # decisions at 00:00 see the control at 00:00
+        if not len(late):
+            return c0
+        rl, tl = rr[late], towns[late]
+        al = aa[late]
+        before = self.t_first[rl, tl] > al
         if before.all():
             return c0
-        after = self.t_last[rr, towns] <= aa
-        now = self.control[rr, towns]
-        return np.where(before, c0, np.where(after, now, 1 - c0)).astype(np.int8)
+        after = self.t_last[rl, tl] <= al
+        c0[late] = np.where(before, c0[late],
+                            np.where(after, self.control[rl, tl], 1 - c0[late]))
+        return c0
 
 
 def _sites(c: Campaign, contestable: int) -> dict[str, int]:
@@ -142,7 +180,7 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
     col_of = np.full(T, -1, dtype=np.intp)
     col_of[contestable] = np.arange(len(contestable))
     blocks = range(start // BLOCK, (start + n + BLOCK - 1) // BLOCK)
-    draws = _Draws(seed, blocks, _sites(c, len(contestable)))
+    draws = _Draws(seed, blocks, _sites(c, len(contestable)), n, D)
     g = _Geo(c)
     rep = lambda a, dtype: np.repeat(np.asarray(a)[None, :], n, axis=0).astype(dtype)  # noqa: E731
     s = _State(
@@ -162,16 +200,17 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
         order_cur=np.full((n, K), -1, dtype=np.int32),
         obj_idx=np.zeros((n, K), dtype=np.int32),
     )
+    s.count_neighbours(g.nbr, g.nbr_valid)
     area = th.area_km2.astype(np.float32)
     gov_area = np.zeros((n, D + 1), dtype=np.float32)
     held = np.zeros((D + 1, T), dtype=np.int32)
     gov_area[:, 0] = (s.control == GOVERNMENT) @ area
     held[0] = (s.control == GOVERNMENT).sum(axis=0)
-    window = p.counterattack_window_days
-    recent: list[tuple[int, Idx, Idx]] = []  # (day, rows, towns) of each day's captures
+    # exposure ring: (rows, towns, capture day) of captures that may still be counterattacked
+    ring = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.int64))
 
     for d in range(D):
-        u = draws.day(n)
+        u = draws.day(d)
         # 3-4. reinforcements, then recovery and Turkish fire
         for day, side, idx, amount in f.reinforcements:
             if day == d:
@@ -183,7 +222,7 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
         s.sector = rates.recover(s.sector, s.sec_nom, p)
 
         # 5. counterattacks on the state at 00:00 of day d
-        _counterattacks(c, d, s, g, u["counterattack"], col_of, recent[-window:])
+        ring = _counterattacks(c, d, s, g, u["counterattack"], col_of, ring)
 
         # 6. formations, in index order
         for k in range(K):
@@ -201,11 +240,11 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
             s.t_last[r, t] = np.inf
             s.changes.clear()
             cap = (s.control[r, t] == GOVERNMENT) & (s.cap_day[r, t] == d)
-            recent.append((d, r[cap], t[cap]))
+            ring = (np.concatenate([ring[0], r[cap]]), np.concatenate([ring[1], t[cap]]),
+                    np.concatenate([ring[2], np.full(int(cap.sum()), d)]))
         else:
             delta = np.zeros(0, dtype=np.int32)
             r = t = np.zeros(0, dtype=np.intp)
-            recent.append((d, r, t))
         gov_area[:, d + 1] = gov_area[:, d]
         np.add.at(gov_area[:, d + 1], r, (delta * area[t]).astype(np.float32))
         held[d + 1] = held[d] + np.bincount(t, weights=delta, minlength=T).astype(np.int32)
@@ -237,34 +276,36 @@ class _Geo:
 
 
 def _counterattacks(c: Campaign, d: int, s: _State, g: _Geo, u: NDArray[np.float32],
-                    col_of: Idx, recent: list[tuple[int, Idx, Idx]]) -> None:
+                    col_of: Idx, ring: tuple[Idx, Idx, NDArray[np.int64]]
+                    ) -> tuple[Idx, Idx, NDArray[np.int64]]:
     """Exposed towns (captured 1..window days ago, still held, next to the opposition at 00:00)
-    may be retaken within the day; formations standing in a retaken town are displaced."""
+    may be retaken within the day; formations standing in a retaken town are displaced.
+
+    Returns the ring of captures that can still be exposed later: an entry leaves it for good
+    once it is too old, the town is lost, or a later capture supersedes it."""
     p, eff = c.params, c.effects
-    if not recent:
-        return
-    ri = np.concatenate([x[1] for x in recent])
-    ti = np.concatenate([x[2] for x in recent])
-    day = np.concatenate([np.full(len(x[1]), x[0]) for x in recent])
-    if not len(ri):
-        return
-    # an entry counts only while it is the town's latest capture and the town is still held
-    keep = (s.control[ri, ti] == GOVERNMENT) & (s.cap_day[ri, ti] == day)
-    ri, ti = ri[keep], ti[keep]
-    age = d - day[keep]
-    adj = ((s.control[ri[:, None], g.nbr[ti]] == OPPOSITION) & g.nbr_valid[ti]).any(axis=1)
+    ri, ti, day = ring
+    keep = ((s.control[ri, ti] == GOVERNMENT) & (s.cap_day[ri, ti] == day)
+            & (d - day <= p.counterattack_window_days))
+    ri, ti, day = ri[keep], ti[keep], day[keep]
+    ring = (ri, ti, day)
+    age = d - day
+    adj = s.opp_nbrs[ri, ti] > 0
     ri, ti, age = ri[adj], ti[adj], age[adj]
     if not len(ri):
-        return
-    garrison = (s.pos[ri] == ti[:, None]).any(axis=1)
+        return ring
+    stand = np.zeros(s.control.shape, dtype=bool)  # towns where some formation stands
+    for k in range(c.forces.n_formations):
+        stand[np.arange(len(stand)), s.pos[:, k]] = True
+    garrison = stand[ri, ti]
     sec = g.sec_of[ti]
     hz = rates.counterattack_hazard(age, s.sector[ri, sec] / s.sec_nom[ri, sec],
                                     eff.counterattack_factor[d], garrison, p)
     rings, offset = rates.event_within(u[ri, col_of[ti]], hz, 1.0)
     ri, ti, when = ri[rings], ti[rings], d + offset[rings]
     if not len(ri):
-        return
-    s.set_control(ri, ti, OPPOSITION, when)
+        return ring
+    s.set_control(ri, ti, OPPOSITION, when, g)
     s.n_rec[ri, ti] += 1
     for k in range(c.forces.n_formations):
         hit = s.pos[ri, k] == ti
@@ -274,6 +315,7 @@ def _counterattacks(c: Campaign, d: int, s: _State, g: _Geo, u: NDArray[np.float
             s.strength[r, k] = rates.attrit(s.strength[r, k], p.counterattack_unit_loss_frac)
             s.target[r, k] = -1
             s.ready[r, k] = when[hit] + p.rest_days
+    return ring
 
 
 def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]], s: _State,
@@ -307,7 +349,8 @@ def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]
     for _ in range(width):
         i = s.obj_idx[ra, k]
         cur = objs[np.minimum(i, width - 1)]
-        done = (i < width) & ((s.seen(ra, cur, now) == GOVERNMENT) | (c.post_block_day[cur] <= d))
+        done = (i < width) & ((s.seen(ra, cur, now, d) == GOVERNMENT)
+                              | (c.post_block_day[cur] <= d))
         if not done.any():
             break
         s.obj_idx[ra[done], k] += 1
@@ -336,7 +379,7 @@ def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]
         r = ra[choose]
         pos = s.pos[r, k]
         cand = g.nbr[pos]
-        ok = (g.nbr_valid[pos] & (s.seen(r, cand, now[choose]) == OPPOSITION)
+        ok = (g.nbr_valid[pos] & (s.seen(r, cand, now[choose], d) == OPPOSITION)
               & (c.post_block_day[cand] > d))
         score = np.where(ok, g.dist[cand, obj[choose, None]], np.inf)
         best = np.lexsort((cand, score), axis=1)[:, 0]  # ties: lowest town index, as in SimPy
@@ -370,7 +413,7 @@ def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]
     void = s.control[r, t] != OPPOSITION  # taken earlier today by a formation with a lower index
     cap = capture & ~void
     rc, tc = r[cap], t[cap]
-    s.set_control(rc, tc, GOVERNMENT, when[cap])
+    s.set_control(rc, tc, GOVERNMENT, when[cap], g, unique_rows=True)
     s.first[rc, tc] = np.where(s.first[rc, tc] < 0, d, s.first[rc, tc])
     s.last[rc, tc] = d
     s.cap_day[rc, tc] = d
@@ -428,14 +471,17 @@ def _nearest_frontier(c: Campaign, d: int, r: Idx, obj: NDArray[np.int32],
         rr = r[todo]
         towns = g.by_dist[obj[todo], j:j + step]
         reach = np.isfinite(g.dist[towns, obj[todo, None]])
-        gov = (s.seen(rr, towns, now[todo]) == GOVERNMENT) & reach
-        nb = g.nbr[towns]
-        shape = nb.shape
-        nb_flat = nb.reshape(len(rr), -1)
-        opp = (s.seen(rr, nb_flat, now[todo]) == OPPOSITION).reshape(shape)
-        frontier = gov & (opp & g.nbr_valid[towns] & (c.post_block_day[nb] > d)).any(axis=2)
-        hit = frontier.any(axis=1)
-        first = frontier.argmax(axis=1)
+        gov = (s.seen(rr, towns, now[todo], d) == GOVERNMENT) & reach
+        # neighbours are checked only where the candidate town itself qualifies
+        pi, pj = np.nonzero(gov)
+        first = np.full(len(todo), step, dtype=np.intp)
+        if len(pi):
+            tt = towns[pi, pj]
+            nb = g.nbr[tt]
+            opp = s.seen(rr[pi], nb, now[todo][pi], d) == OPPOSITION
+            front = (opp & g.nbr_valid[tt] & (c.post_block_day[nb] > d)).any(axis=1)
+            np.minimum.at(first, pi[front], pj[front])
+        hit = first < step
         out[todo[hit]] = towns[np.flatnonzero(hit), first[hit]]
         todo = todo[~hit]
     return out
