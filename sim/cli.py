@@ -73,6 +73,56 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    bad = 0
+    for f in args.files:
+        try:
+            load_scenario(f)
+            print(f"{f}: ok")
+        except IdlibSimError as exc:
+            print(f"idlib-sim: error: {exc}", file=sys.stderr)
+            bad += 1
+    return 2 if bad else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    for f in sorted(Path(args.folder).glob("*.yaml")):
+        try:
+            sc = load_scenario(f, check_names=False)
+            print(f"{f.name:32s} {sc.description}")
+        except IdlibSimError as exc:
+            print(f"{f.name:32s} (invalid: {exc})")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare, write_comparison
+    from sim.scenario import load_scenario
+    from sim.world import default_world
+
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    cmp = compare(a, b, replicas=args.replicas, seed=args.seed,
+                  progress=not args.quiet and sys.stderr.isatty())
+    out = args.out or Path("out") / f"compare_{a.name}_vs_{b.name}"
+    write_comparison(cmp, out, default_world()[0])
+    summ = cmp.summary()
+    print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
+    t = summ["territory_diff_km2_at_end"]
+    print(f"  government-held area at the end: {t['mean']:+.0f} km² "
+          f"(95 % CI {t['ci95'][0]:+.0f} to {t['ci95'][1]:+.0f})")
+    for name, k in summ["key_dates"].items():
+        print(f"  {name:<14} reached by the end: A {k['p_reached_A']:.2f}, B {k['p_reached_B']:.2f}"
+              f"; median date A {k['median_date_A']}, B {k['median_date_B']}")
+    for row in summ["largest_town_changes"][:5]:
+        print(f"  {row['town']:<22} P(gov) {row['p_A']:.2f} -> {row['p_B']:.2f} "
+              f"({row['diff']:+.2f}, CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f})")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
@@ -102,6 +152,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_run)
+
+    v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
+    v.add_argument("files", nargs="+", type=Path)
+    v.set_defaults(func=_validate)
+
+    ls = sub.add_parser("list", help="list the scenarios and the questions they ask")
+    ls.add_argument("folder", nargs="?", default=Path("scenarios"), type=Path)
+    ls.set_defaults(func=_list)
+
+    cp = sub.add_parser("compare", help="paired comparison of two scenarios (B - A)")
+    cp.add_argument("a", type=Path)
+    cp.add_argument("b", type=Path)
+    cp.add_argument("--replicas", type=int)
+    cp.add_argument("--seed", type=int)
+    cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B)")
+    cp.add_argument("--quiet", action="store_true")
+    cp.set_defaults(func=_compare)
 
     b = sub.add_parser("bench", help="benchmark both engines on the baseline")
     b.add_argument("--json", action="store_true", help="print one JSON object, nothing else")

@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -41,20 +42,31 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] = (8, 8)) -> Axes:
     return new
 
 
+def _date_axis(ax: Axes) -> None:
+    loc = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
 def plot_theatre(theatre: Theatre, control: NDArray[np.integer] | None = None, *,
                  values: NDArray[np.floating] | None = None, cmap: str = "RdYlGn_r",
+                 symmetric: bool = False, vmax: float | None = None,
                  title: str = "", label_towns: Sequence[str] = KEY_TOWNS,
                  ax: Axes | None = None) -> Axes:
     """Map of the theatre: Voronoi cells coloured by control (or by ``values``), edges, M4/M5,
-    Turkish posts and labels of the main towns. Axes are projected km from the theatre centre."""
+    Turkish posts and labels of the main towns. Axes are projected km from the theatre centre.
+
+    With ``values``, cells are coloured by value instead; ``symmetric`` centres the colour scale
+    on zero (for differences)."""
     ax = _ax(ax)
     ctrl = theatre.initial_control if control is None else np.asarray(control)
     norm = None
     if values is not None:
         finite = np.asarray(values)[np.isfinite(values)]
-        vmax = float(np.abs(finite).max()) if len(finite) else 1.0
-        norm = matplotlib.colors.Normalize(-vmax, vmax) if (finite < 0).any() else \
-            matplotlib.colors.Normalize(0, vmax)
+        top = vmax if vmax is not None else (float(np.abs(finite).max()) if len(finite) else 1.0)
+        top = top or 1.0
+        norm = (matplotlib.colors.Normalize(-top, top) if symmetric
+                else matplotlib.colors.Normalize(min(0.0, float(finite.min(initial=0.0))), top))
         cm = matplotlib.colormaps[cmap]
     for i, cell in enumerate(theatre.cells):
         if values is not None and norm is not None:
@@ -117,6 +129,7 @@ def plot_territory_fan(territory: pd.DataFrame, *, recorded: pd.DataFrame | None
         ax.scatter(pd.to_datetime(recorded["date"]), recorded["value"], color="k", zorder=5,
                    label="recorded")
     ax.set_ylabel("area taken by the government since 19 Dec (km²)")
+    _date_axis(ax)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -142,6 +155,26 @@ def plot_timeline(log: pd.DataFrame, towns: Sequence[str] = KEY_TOWNS, *,
         if lab.get_text() in towns:
             lab.set_fontweight("bold")
     ax.invert_yaxis()
+    _date_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_difference_fan(diff: pd.DataFrame, *, label: str = "B - A",
+                        ax: Axes | None = None) -> Axes:
+    """Paired difference in government-held area over time (km²): mean with its 95 % CI, and the
+    5-95 % range of per-replica differences. ``diff`` is ``Comparison.territory``."""
+    ax = _ax(ax, (9, 5))
+    dates = pd.to_datetime(diff["date"])
+    ax.fill_between(dates, diff["q05_km2"], diff["q95_km2"], color="#7f8c8d", alpha=0.2,
+                    label="replicas, 5–95 %")
+    ax.fill_between(dates, diff["ci_low_km2"], diff["ci_high_km2"], color="#2c3e50", alpha=0.5,
+                    label="mean, 95 % CI")
+    ax.plot(dates, diff["mean_km2"], color="#2c3e50", lw=2, label=f"mean ({label})")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_ylabel("difference in government-held area (km²)")
+    _date_axis(ax)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return ax

@@ -40,24 +40,29 @@ import pyarrow.parquet as pq
 from sim.engines.batch import run_batch
 from sim.engines.des import run_replica
 from sim.model.campaign import Campaign, make_campaign
-from sim.model.forces import Forces, load_forces
+from sim.model.forces import Forces, Order, load_forces
 from sim.outputs import atomic_dir, write_manifest
 from sim.results import Ensemble
 from sim.scenario import Scenario
-from sim.theatre.theatre import Theatre, load_theatre
+from sim.theatre.theatre import Theatre, day_index
+from sim.world import default_world
 
 
 def build_campaign(scenario: Scenario, theatre: Theatre | None = None,
                    forces: Forces | None = None) -> Campaign:
     """The campaign a scenario describes (force overrides applied)."""
-    th = theatre or load_theatre()
-    fo = forces or load_forces(th)
-    fo = apply_force_overrides(fo, scenario)
+    if theatre is None:
+        th, fo = default_world()
+    else:
+        th, fo = theatre, forces or load_forces(theatre)
+    fo = apply_force_overrides(fo, scenario, th)
     return make_campaign(th, fo, scenario.params, scenario.modifier_list(),
                          scenario.period.start, scenario.period.end)
 
 
-def apply_force_overrides(forces: Forces, scenario: Scenario) -> Forces:
+def apply_force_overrides(forces: Forces, scenario: Scenario, theatre: Theatre) -> Forces:
+    """Forces with the scenario's strength overrides and added orders (names are checked at
+    load time; a clear error remains here for scenarios built in code)."""
     from sim.errors import ScenarioError, did_you_mean
 
     nominal = forces.nominal_k.copy()
@@ -74,7 +79,18 @@ def apply_force_overrides(forces: Forces, scenario: Scenario) -> Forces:
                                 "unknown sector" + did_you_mean(name, forces.sectors))
         if sv.strength_k is not None:
             sectors[forces.sectors.index(name)] = sv.strength_k
-    return replace(forces, nominal_k=nominal, sector_nominal_k=sectors)
+    orders = [list(o) for o in forces.orders]
+    for name, added in scenario.forces.orders.items():
+        if name not in forces.formations:
+            raise ScenarioError(f"{scenario.source_file}: field 'forces.orders.{name}': "
+                                "unknown formation" + did_you_mean(name, forces.formations))
+        k = forces.formations.index(name)
+        for o in added:
+            objs = tuple(theatre.resolve(t) for t in o.objectives)
+            orders[k].append(Order(day_index(o.start), objs, o.phase))
+        orders[k].sort(key=lambda o: o.start_day)
+    return replace(forces, nominal_k=nominal, sector_nominal_k=sectors,
+                   orders=tuple(tuple(o) for o in orders))
 
 
 @dataclass
@@ -212,6 +228,6 @@ def _write_plots(tmp: Path, c: Campaign, ens: Ensemble) -> None:
     ax = plots.plot_territory_fan(ens.territory_table(), label=f"{ens.n} replicas")
     ax.set_title("Territory taken by the government")
     plots.save(ax, tmp / "territory.png")
-    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), cmap="RdYlGn_r",
+    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), cmap="RdYlGn_r", vmax=1.0,
                             title=f"P(government holds the town) at 00:00 on {c.end.isoformat()}")
     plots.save(ax, tmp / "final_map.png")

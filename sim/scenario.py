@@ -55,10 +55,20 @@ class SectorOverride(BaseModel):
     strength_k: float | None = Field(default=None, gt=0, le=100)
 
 
+class OrderOverride(BaseModel):
+    """A dated order added to a formation's orders (it supersedes earlier ones from ``start``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    start: dt.date
+    objectives: list[str] = Field(min_length=1)
+    phase: str = "scenario"
+
+
 class ForceOverrides(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     formations: dict[str, FormationOverride] = Field(default_factory=dict)
     sectors: dict[str, SectorOverride] = Field(default_factory=dict)
+    orders: dict[str, list[OrderOverride]] = Field(default_factory=dict)
 
 
 class Scenario(BaseModel):
@@ -146,9 +156,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, tuple[Path, Any]]]:
     """Merged mapping of ``path`` and its ancestors, and where each top-level key came from."""
     path = path.resolve()
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, path))
-        raise ScenarioError(f"{chain[-1]}: field 'extends': cycle {cycle}")
     data, node = _compose(path)
     if data is None:
         data = {}
@@ -167,6 +174,11 @@ def _raw(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str,
         raise ScenarioError(
             f"{path}:{_line_of(node, ('extends',))}: field 'extends': value {parent!r}: "
             f"no such file ({ppath})")
+    if ppath.resolve() in (*chain, path):
+        cycle = " -> ".join(str(p) for p in (*chain, path, ppath.resolve()))
+        raise ScenarioError(
+            f"{path}:{_line_of(node, ('extends',))}: field 'extends': value {parent!r}: "
+            f"cycle {cycle}")
     base, base_origin = _raw(ppath, (*chain, path))
     base = {k: v for k, v in base.items() if k not in ("name", "description")}
     merged = _merge(base, data)
@@ -219,8 +231,11 @@ def _is_model(x: Any) -> bool:
     return isinstance(x, type) and issubclass(x, BaseModel)
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
     """Load, merge (``extends``) and validate a scenario file.
+
+    With ``check_names``, formation, sector and town names are checked against the default
+    world (``seeds/``), with "did you mean" for misspellings.
 
     Raises
     ------
@@ -236,6 +251,39 @@ def load_scenario(path: str | Path) -> Scenario:
         data["modifiers"] = {k: {**v, "name": k} if isinstance(v, dict) else v
                              for k, v in mods.items()}
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_describe(exc, origin, p.resolve(), data)) from None
+    if check_names:
+        _check_names(sc, origin, p.resolve())
+    return sc
+
+
+def _check_names(sc: Scenario, origin: dict[str, tuple[Path, Any]], fallback: Path) -> None:
+    """Formation, sector and town names must exist in the default world."""
+    from sim.errors import UnknownTownError
+    from sim.world import default_world
+
+    theatre, forces = default_world()
+    path, node = origin.get("forces", (fallback, None))
+
+    def fail(loc: tuple[Any, ...], value: str, reason: str) -> ScenarioError:
+        where = ".".join(str(x) for x in loc)
+        return ScenarioError(f"{path}:{_line_of(node, loc)}: field '{where}': value {value!r}: "
+                             f"{reason}")
+
+    for group, pool, label in (("formations", forces.formations, "formation"),
+                               ("sectors", forces.sectors, "sector"),
+                               ("orders", forces.formations, "formation")):
+        for name in getattr(sc.forces, group):
+            if name not in pool:
+                raise fail(("forces", group, name), name,
+                           f"unknown {label}" + did_you_mean(name, pool))
+    for name, orders in sc.forces.orders.items():
+        for i, order in enumerate(orders):
+            for j, town in enumerate(order.objectives):
+                try:
+                    theatre.resolve(town)
+                except UnknownTownError as exc:
+                    raise fail(("forces", "orders", name, i, "objectives", j), town,
+                               str(exc)) from None

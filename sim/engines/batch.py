@@ -22,7 +22,7 @@ larger run, and (iii) two scenarios differing by one lever share every draw (com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +53,9 @@ class BatchChunk:
     """``(n, n_days + 1)``: government-held area at the start (column 0) and end of each day."""
     held_count: NDArray[np.int32]
     """``(n_days + 1, n_towns)``: number of replicas in which the government holds the town."""
+    watch_day: NDArray[np.int16]
+    """``(n, n_watch)``: first day at whose end the government holds every town of watched set
+    ``j`` (``-1`` if never); see :func:`run_chunk`'s ``watch``."""
 
 
 class _Draws:
@@ -169,8 +172,11 @@ def _sites(c: Campaign, contestable: int) -> dict[str, int]:
     return sites
 
 
-def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
-    """Simulate replicas ``start .. start + n - 1``; ``start`` must be a multiple of BLOCK."""
+def run_chunk(c: Campaign, seed: int, start: int, n: int,
+              watch: Sequence[Sequence[int]] = ()) -> BatchChunk:
+    """Simulate replicas ``start .. start + n - 1``; ``start`` must be a multiple of BLOCK.
+
+    ``watch`` lists sets of towns whose joint capture date is wanted (e.g. the whole M5)."""
     if start % BLOCK:
         raise ValueError(f"chunk start {start} is not a multiple of BLOCK={BLOCK}")
     th, f, p, eff = c.theatre, c.forces, c.params, c.effects
@@ -206,6 +212,8 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
     held = np.zeros((D + 1, T), dtype=np.int32)
     gov_area[:, 0] = (s.control == GOVERNMENT) @ area
     held[0] = (s.control == GOVERNMENT).sum(axis=0)
+    watched = [np.asarray(w, dtype=np.intp) for w in watch]
+    watch_day = np.full((n, len(watched)), -1, dtype=np.int16)
     # exposure ring: (rows, towns, capture day) of captures that may still be counterattacked
     ring = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.int64))
 
@@ -248,8 +256,11 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int) -> BatchChunk:
         gov_area[:, d + 1] = gov_area[:, d]
         np.add.at(gov_area[:, d + 1], r, (delta * area[t]).astype(np.float32))
         held[d + 1] = held[d] + np.bincount(t, weights=delta, minlength=T).astype(np.int32)
+        for j, towns in enumerate(watched):
+            now_all = (s.control[:, towns] == GOVERNMENT).all(axis=1) & (watch_day[:, j] < 0)
+            watch_day[now_all, j] = d
 
-    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held)
+    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held, watch_day)
 
 
 @dataclass(frozen=True)
@@ -489,12 +500,12 @@ def _nearest_frontier(c: Campaign, d: int, r: Idx, obj: NDArray[np.int32],
 
 def run_batch(
     c: Campaign, seed: int, n: int, chunk_blocks: int = 16,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, watch: Sequence[Sequence[int]] = (),
 ) -> Iterator[BatchChunk]:
     """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done."""
     size = chunk_blocks * BLOCK
     for start in range(0, n, size):
         m = min(size, n - start)
-        yield run_chunk(c, seed, start, m)
+        yield run_chunk(c, seed, start, m, watch)
         if progress is not None:
             progress(m)
