@@ -1,5 +1,6 @@
 """Plots: functions of data that take ``ax=None`` and return the Axes. Only this module imports
-matplotlib (with the non-interactive Agg backend)."""
+matplotlib. It does not choose a backend: on a machine without a display matplotlib falls back to
+Agg by itself, and in a notebook the inline backend shows the figures."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np

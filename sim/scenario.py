@@ -102,6 +102,17 @@ class Scenario(BaseModel):
 # ----------------------------------------------------------------------------------------------
 # YAML with line numbers
 
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves timestamps as strings: dates are parsed (and reported, with their
+    line) by the schema, not by PyYAML, which raises a bare ValueError on e.g. 2020-02-30."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 def _compose(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -110,13 +121,15 @@ def _compose(path: Path) -> tuple[Any, yaml.Node | None]:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
+        line = f":{mark.line + 1}" if mark is not None else ":1"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{path}{line}: invalid YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar PyYAML cannot construct
+        raise ScenarioError(f"{path}:1: invalid YAML value: {exc}") from None
     return data, node
 
 
