@@ -123,6 +123,36 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.calibration.calibrate import calibrate
+
+    out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet)
+    scores = json.loads((out / "scores.json").read_text())
+    print(f"calibration -> {out}")
+    print(f"  in-sample: CRPS {scores['crps_days']:.1f} days, MAE of median "
+          f"{scores['mae_days']:.1f} days, 80 % coverage {scores['coverage_80']:.2f}, skill vs "
+          f"naive {scores.get('skill_vs_naive', float('nan')):+.2f}")
+    f = scores["holdout"]["forecast"]
+    print(f"  hold-out forecast after {scores['holdout']['last_in_sample']}: CRPS "
+          f"{f['crps_days']:.1f} days, skill vs naive {f.get('skill_vs_naive', float('nan')):+.2f}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from sim.calibration.scorerun import score_run_dir
+
+    out = score_run_dir(args.run_dir)
+    if args.json:
+        print(json.dumps(out, default=str))
+    else:
+        print(f"{args.run_dir}: CRPS {out['crps_days']:.1f} days, MAE {out['mae_days']:.1f} "
+              f"days, 80 % coverage {out['coverage_80']:.2f}, skill vs naive "
+              f"{out.get('skill_vs_naive', float('nan')):+.2f} over {out['n_targets']} towns")
+        for row in out["worst_towns"][:5]:
+            print(f"  {row['town']:<24} CRPS {row['crps_days']:.1f} days")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from sim.bench import bench
 
@@ -169,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B)")
     cp.add_argument("--quiet", action="store_true")
     cp.set_defaults(func=_compare)
+
+    ca = sub.add_parser("calibrate", help="fit the model to the recorded capture dates")
+    ca.add_argument("config", nargs="?", default=Path("calibration/default.yaml"), type=Path)
+    ca.add_argument("--out-root", default=Path("calibration/results"), type=Path)
+    ca.add_argument("--run", help="run name (default: the config's name); rerun to resume")
+    ca.add_argument("--quiet", action="store_true")
+    ca.set_defaults(func=_calibrate)
+
+    sc = sub.add_parser("score", help="score a run directory against the recorded targets")
+    sc.add_argument("run_dir", type=Path)
+    sc.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    sc.set_defaults(func=_score)
 
     b = sub.add_parser("bench", help="benchmark both engines on the baseline")
     b.add_argument("--json", action="store_true", help="print one JSON object, nothing else")

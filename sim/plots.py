@@ -177,3 +177,118 @@ def plot_difference_fan(diff: pd.DataFrame, *, label: str = "B - A",
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax
+
+
+PHASE_COLOURS = {"dec_jan": "#2980b9", "jan_feb": "#8e44ad", "late_feb": "#d35400"}
+
+
+def plot_capture_dates(terms: pd.DataFrame, *, start: object = "2019-12-19",
+                       horizon: int = 78, ax: Axes | None = None) -> Axes:
+    """Recorded vs simulated first-capture date per town: the simulated median and 80 % interval
+    (q10-q90) as a bar, the recorded date as a dot coloured by phase; towns sorted by recorded
+    date. ``terms`` is the term table of :func:`sim.calibration.objective.term_scores`;
+    "captured by" targets are drawn as a hollow triangle at their latest date. An interval whose
+    upper end is "not captured by the end of the run" runs to ``horizon`` and ends in an arrow."""
+    ax = _ax(ax, (9, 9))
+    t0 = float(mdates.date2num(pd.Timestamp(str(start))))
+    cap = terms[terms["term"].isin(["capture_date", "captured_by"])].copy()
+    cap = cap.sort_values("recorded_day").reset_index(drop=True)
+    for i in range(len(cap)):
+        r = cap.iloc[i]
+        colour = PHASE_COLOURS.get(str(r["phase"]), "k")
+        rec = t0 + float(r["recorded_day"])
+        if r["term"] == "capture_date":
+            lo, hi, med = float(r["q10"]), float(r["q90"]), float(r["median_day"])
+            if np.isfinite(lo):
+                end = hi if np.isfinite(hi) else float(horizon)
+                ax.plot([t0 + lo, t0 + end], [i, i], color="#7f8c8d", lw=4, alpha=0.6,
+                        solid_capstyle="butt")
+                if not np.isfinite(hi):
+                    ax.plot([t0 + end], [i], ">", color="#7f8c8d", ms=7)
+            if np.isfinite(med):
+                ax.plot([t0 + med], [i], "|", color="k", ms=12, mew=2)
+            ax.plot([rec], [i], "o", color=colour, ms=6)
+        else:
+            ax.plot([rec], [i], "<", mfc="none", mec=colour, ms=8)
+    ax.set_yticks(range(len(cap)))
+    ax.set_yticklabels(cap["town"], fontsize=7)
+    ax.invert_yaxis()
+    handles = [matplotlib.lines.Line2D([], [], color="#7f8c8d", lw=4, alpha=0.6,
+                                       label="simulated 80 % interval"),
+               matplotlib.lines.Line2D([], [], marker="|", ls="", color="k", ms=10, mew=2,
+                                       label="simulated median")]
+    handles += [matplotlib.lines.Line2D([], [], marker="o", ls="", color=c,
+                                        label=f"recorded ({p})")
+                for p, c in PHASE_COLOURS.items()]
+    handles.append(matplotlib.lines.Line2D([], [], marker="<", ls="", mfc="none", mec="k",
+                                           label="recorded: captured by"))
+    ax.legend(handles=handles, fontsize=7, loc="lower left")
+    _date_axis(ax)
+    ax.grid(alpha=0.3)
+    ax.set_title("Recorded and simulated first-capture dates")
+    return ax
+
+
+def plot_pit_histogram(pit: NDArray[np.floating], *, bins: int = 10,
+                       ax: Axes | None = None) -> Axes:
+    """Histogram of the (randomised) PIT of the recorded dates; flat if the forecast is
+    calibrated, U-shaped if too confident, hump-shaped if too vague, sloped if biased. The band
+    is the 90 % range of a bin count under uniformity (binomial)."""
+    ax = _ax(ax, (6, 4))
+    pit = np.asarray(pit, float)
+    pit = pit[np.isfinite(pit)]
+    n = len(pit)
+    ax.hist(pit, bins=list(np.linspace(0, 1, bins + 1)), color="#34495e", alpha=0.8,
+            ec="white")
+    if n:
+        from scipy import stats
+
+        lo, hi = stats.binom.ppf([0.05, 0.95], n, 1 / bins)
+        ax.axhspan(lo, hi, color="#e67e22", alpha=0.2, label="90 % band under uniformity")
+        ax.axhline(n / bins, color="#e67e22", lw=1)
+        ax.legend(fontsize=8)
+    ax.set_xlabel("PIT of the recorded capture date")
+    ax.set_ylabel("towns")
+    return ax
+
+
+def plot_convergence(trials: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Objective of each fitting trial and the best so far (``trials`` has ``number, value``)."""
+    ax = _ax(ax, (8, 4))
+    ax.plot(trials["number"], trials["value"], ".", color="#95a5a6", label="trial")
+    ax.plot(trials["number"], trials["value"].cummin(), color="#c0392b", lw=2,
+            label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("weighted mean score (days)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_posterior_pairs(post: pd.DataFrame, names: Sequence[str], *,
+                         weight: str = "weight") -> Axes:
+    """Pair plot of weighted posterior samples: marginals on the diagonal, scatter below.
+    Returns the top-left Axes (its figure holds the grid)."""
+    k = len(names)
+    fig, axes = plt.subplots(k, k, figsize=(2.2 * k + 1, 2.2 * k + 1), squeeze=False)
+    w = post[weight].to_numpy(float) if weight in post else None
+    short = [n.split(".")[-1] if n.startswith("params.") else ".".join(n.split(".")[1:])
+             for n in names]
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
+            ax = axes[i, j]
+            if i == j:
+                ax.hist(post[xj], bins=20, weights=w, color="#2c3e50", alpha=0.8)
+            elif i > j:
+                ax.scatter(post[xj], post[yi], s=6, alpha=0.5,
+                           c=w if w is not None else None, cmap="viridis")
+            else:
+                ax.axis("off")
+                continue
+            if i == k - 1:
+                ax.set_xlabel(short[j], fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(short[i], fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.suptitle("Posterior (ABC-SMC)")
+    return axes[0, 0]

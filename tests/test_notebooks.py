@@ -13,8 +13,9 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["counterfactuals.ipynb"])
-def test_notebook_executes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("name", "answer"), [("counterfactuals.ipynb", "km²"),
+                                             ("calibration.ipynb", "CRPS")])
+def test_notebook_executes(name: str, answer: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDLIB_SIM_NOTEBOOK_REPLICAS", "400")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -23,5 +24,5 @@ def test_notebook_executes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any("km²" in o.get("text", "") for o in outputs)  # the answer was printed
+    assert any(answer in o.get("text", "") for o in outputs)  # the answer was printed
     assert os.environ.get("IDLIB_SIM_NOTEBOOK_REPLICAS") == "400"

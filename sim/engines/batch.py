@@ -56,6 +56,9 @@ class BatchChunk:
     watch_day: NDArray[np.int16]
     """``(n, n_watch)``: first day at whose end the government holds every town of watched set
     ``j`` (``-1`` if never); see :func:`run_chunk`'s ``watch``."""
+    group_area_km2: NDArray[np.float32]
+    """``(n, n_groups, n_days + 1)``: government-held area within each town group (e.g. the
+    towns of Idlib governorate); see :func:`run_chunk`'s ``area_groups``."""
 
 
 class _Draws:
@@ -173,10 +176,12 @@ def _sites(c: Campaign, contestable: int) -> dict[str, int]:
 
 
 def run_chunk(c: Campaign, seed: int, start: int, n: int,
-              watch: Sequence[Sequence[int]] = ()) -> BatchChunk:
+              watch: Sequence[Sequence[int]] = (),
+              area_groups: Sequence[NDArray[np.bool_]] = ()) -> BatchChunk:
     """Simulate replicas ``start .. start + n - 1``; ``start`` must be a multiple of BLOCK.
 
-    ``watch`` lists sets of towns whose joint capture date is wanted (e.g. the whole M5)."""
+    ``watch`` lists sets of towns whose joint capture date is wanted (e.g. the whole M5);
+    ``area_groups`` lists town masks whose government-held area is wanted day by day."""
     if start % BLOCK:
         raise ValueError(f"chunk start {start} is not a multiple of BLOCK={BLOCK}")
     th, f, p, eff = c.theatre, c.forces, c.params, c.effects
@@ -211,6 +216,10 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int,
     gov_area = np.zeros((n, D + 1), dtype=np.float32)
     held = np.zeros((D + 1, T), dtype=np.int32)
     gov_area[:, 0] = (s.control == GOVERNMENT) @ area
+    group_area = [area * np.asarray(m, dtype=np.float32) for m in area_groups]
+    grp = np.zeros((n, len(group_area), D + 1), dtype=np.float32)
+    for j, ga in enumerate(group_area):
+        grp[:, j, 0] = (s.control == GOVERNMENT) @ ga
     held[0] = (s.control == GOVERNMENT).sum(axis=0)
     watched = [np.asarray(w, dtype=np.intp) for w in watch]
     watch_day = np.full((n, len(watched)), -1, dtype=np.int16)
@@ -255,12 +264,16 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int,
             r = t = np.zeros(0, dtype=np.intp)
         gov_area[:, d + 1] = gov_area[:, d]
         np.add.at(gov_area[:, d + 1], r, (delta * area[t]).astype(np.float32))
+        for j, ga in enumerate(group_area):
+            grp[:, j, d + 1] = grp[:, j, d]
+            np.add.at(grp[:, j, d + 1], r, (delta * ga[t]).astype(np.float32))
         held[d + 1] = held[d] + np.bincount(t, weights=delta, minlength=T).astype(np.int32)
         for j, towns in enumerate(watched):
             now_all = (s.control[:, towns] == GOVERNMENT).all(axis=1) & (watch_day[:, j] < 0)
             watch_day[now_all, j] = d
 
-    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held, watch_day)
+    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held, watch_day,
+                      grp)
 
 
 @dataclass(frozen=True)
@@ -501,11 +514,12 @@ def _nearest_frontier(c: Campaign, d: int, r: Idx, obj: NDArray[np.int32],
 def run_batch(
     c: Campaign, seed: int, n: int, chunk_blocks: int = 16,
     progress: Callable[[int], None] | None = None, watch: Sequence[Sequence[int]] = (),
+    area_groups: Sequence[NDArray[np.bool_]] = (),
 ) -> Iterator[BatchChunk]:
     """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done."""
     size = chunk_blocks * BLOCK
     for start in range(0, n, size):
         m = min(size, n - start)
-        yield run_chunk(c, seed, start, m, watch)
+        yield run_chunk(c, seed, start, m, watch, area_groups)
         if progress is not None:
             progress(m)

@@ -1,0 +1,1 @@
+"""Calibration: targets from the record, the objective, screening, fitting and the posterior."""
