@@ -261,8 +261,14 @@ def test_every_recorded_capture_was_opposition_held_initially(theatre: Theatre) 
 
 
 def test_recorded_captures_agree_with_the_raw_event_record(theatre: Theatre) -> None:
-    """Independent recomputation of the documented rule (sim/theatre/history.py docstring)."""
-    first: dict[int, dt.date] = {}
+    """Independent recomputation of the documented rule (sim/theatre/history.py docstring): the
+    node's own earliest dated capture, else the earliest among its cluster members."""
+    own_names: dict[str, int] = {}
+    for i, t in enumerate(theatre.tables.towns):
+        for a in [t.town, *t.alias_list]:
+            own_names[_norm(a)] = i
+    own: dict[int, dt.date] = {}
+    member: dict[int, dt.date] = {}
     for e in _raw(theatre, "events.csv"):
         d = dt.date.fromisoformat(e["date"])
         node = theatre.try_resolve(e["place"])
@@ -273,7 +279,9 @@ def test_recorded_captures_agree_with_the_raw_event_record(theatre: Theatre) -> 
             and node is not None
             and theatre.initial_control[node] == OPPOSITION
         ):
-            first[node] = min(d, first.get(node, d))
+            pool = own if own_names.get(_norm(e["place"])) == node else member
+            pool[node] = min(d, pool.get(node, d))
+    first = {**member, **own}
     rec = recorded_captures(theatre)
     assert dict(zip(rec["node"], rec["date"], strict=True)) == first
 
