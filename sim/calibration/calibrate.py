@@ -5,7 +5,8 @@ Steps (each cached in the run directory, so an interrupted run resumes where it 
 1. **Targets** from the record (:mod:`.targets`) and the naive benchmark (constant advance speed
    along the graph from the 18 Dec front, fitted to the same point-date targets).
 2. **Screening** (SALib Morris elementary effects) over every dimension of :data:`.space.SPACE`;
-   the ``keep`` dimensions with the largest mu* are fitted, the others stay at their defaults.
+   the ``always`` dimensions (air support, Turkish intervention) and the ``keep`` others with the
+   largest mu* are fitted; the rest stay at their defaults.
 3. **Point estimate**: Optuna TPE on the weighted-mean score, with common random numbers (the
    same seed and replicas for every trial, so trials differ by their parameters, not their luck)
    and the defaults enqueued as the first trial. Journal-file storage: resumable.
@@ -45,7 +46,15 @@ class Screening(BaseModel):
     model_config = ConfigDict(extra="forbid")
     trajectories: int = Field(10, ge=2)
     levels: int = Field(4, ge=2)
-    keep: int = Field(6, ge=1)
+    always: list[str] = Field(default_factory=lambda: [
+        "params.air_effect",
+        "modifiers.spring_shield.counterattack_mult",
+        "modifiers.spring_shield.drone_attrition_per_day",
+    ])
+    """Fitted whatever the screening says: the modifiers the calibration is about (Russian air
+    support, Turkish intervention). Their posterior shows what the record says about them."""
+    keep: int = Field(5, ge=0)
+    """How many more dimensions, by Morris mu*, are fitted."""
     replicas: int = Field(1024, ge=16)
 
 
@@ -278,7 +287,10 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
     ev = _Evaluator(base, targets, cfg.seed, cfg.fit.replicas)
     if cfg.dims is None:
         scr = screen(ev, cfg, out, progress)
-        names = list(scr["dim"][: cfg.screening.keep])
+        always = list(cfg.screening.always)
+        space.dims(always)  # unknown names fail here, before any fitting
+        rest = [d for d in scr["dim"] if d not in always]
+        names = always + rest[: cfg.screening.keep]
     else:
         names = list(cfg.dims)
     best, hist = fit(ev, names, cfg.fit.trials, cfg.seed, out / "optuna_journal.log", "fit",
@@ -339,10 +351,12 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
     return out
 
 
-def _wq(x: pd.Series, w: pd.Series, q: float) -> float:
-    o = np.argsort(x.to_numpy())
-    cw = np.cumsum(w.to_numpy()[o])
-    return float(x.to_numpy()[o][np.searchsorted(cw / cw[-1], q)])
+def _wq(x: Any, w: Any, q: float) -> float:
+    """Weighted quantile (inverse of the weighted ECDF)."""
+    xv, wv = np.asarray(x, float), np.asarray(w, float)
+    o = np.argsort(xv)
+    cw = np.cumsum(wv[o])
+    return float(xv[o][np.searchsorted(cw / cw[-1], q)])
 
 
 def _json(x: Any) -> Any:
