@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,20 +66,21 @@ def apply_force_overrides(forces: Forces, scenario: Scenario, theatre: Theatre) 
     load time; a clear error remains here for scenarios built in code)."""
     from sim.errors import ScenarioError, did_you_mean
 
-    nominal = forces.nominal_k.copy()
-    for name, ov in scenario.forces.formations.items():
-        if name not in forces.formations:
-            raise ScenarioError(f"{scenario.source_file}: field 'forces.formations.{name}': "
-                                "unknown formation" + did_you_mean(name, forces.formations))
-        if ov.strength_k is not None:
-            nominal[forces.formations.index(name)] = ov.strength_k
-    sectors = forces.sector_nominal_k.copy()
-    for name, sv in scenario.forces.sectors.items():
-        if name not in forces.sectors:
-            raise ScenarioError(f"{scenario.source_file}: field 'forces.sectors.{name}': "
-                                "unknown sector" + did_you_mean(name, forces.sectors))
-        if sv.strength_k is not None:
-            sectors[forces.sectors.index(name)] = sv.strength_k
+    def strengths(overrides: dict[str, Any], names: tuple[str, ...], values: np.ndarray,
+                  group: str) -> np.ndarray:
+        out = values.copy()
+        for name, ov in overrides.items():
+            if name not in names:
+                raise ScenarioError(f"{scenario.source_file}: field 'forces.{group}.{name}': "
+                                    f"unknown {group[:-1]}" + did_you_mean(name, names))
+            if ov.strength_k is not None:
+                out[names.index(name)] = ov.strength_k
+        return out
+
+    nominal = strengths(scenario.forces.formations, forces.formations, forces.nominal_k,
+                        "formations")
+    sectors = strengths(scenario.forces.sectors, forces.sectors, forces.sector_nominal_k,
+                        "sectors")
     orders = [list(o) for o in forces.orders]
     for name, added in scenario.forces.orders.items():
         if name not in forces.formations:

@@ -3,6 +3,7 @@ paired comparisons of identical worlds give exactly zero."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from pathlib import Path
@@ -197,3 +198,21 @@ def test_a_real_lever_gives_a_clear_answer() -> None:
     end = cmp.territory.iloc[-1]
     assert end["ci_low_km2"] > 0 or end["ci_high_km2"] < 0
     assert (cmp.towns["ci_low"] > 0).any() or (cmp.towns["ci_high"] < 0).any()
+
+
+def test_force_overrides_and_added_orders_reach_the_campaign(tmp_path: Path) -> None:
+    from sim.run import build_campaign
+    from sim.theatre import day_index
+
+    f = tmp_path / "forces.yaml"
+    f.write_text(f"name: f\ndescription: Weaker Tigers?\nextends: {BASELINE}\n"
+                 "forces:\n  formations:\n    25th_SMFD: {strength_k: 1.5}\n"
+                 "  sectors:\n    north_rear: {strength_k: 9.0}\n"
+                 "  orders:\n    25th_SMFD:\n      - {start: 2020-03-01, objectives: [Ariha]}\n")
+    c = build_campaign(load_scenario(f))
+    base = build_campaign(load_scenario(BASELINE))
+    k = c.forces.formations.index("25th_SMFD")
+    assert c.forces.nominal_k[k] == 1.5 and base.forces.nominal_k[k] != 1.5
+    assert c.forces.sector_nominal_k[c.forces.sectors.index("north_rear")] == 9.0
+    order = c.forces.order_on(k, day_index(dt.date(2020, 3, 1)))
+    assert order is not None and order.objectives == (c.theatre.resolve("Ariha"),)
