@@ -14,10 +14,11 @@ alpha = 0.001; the setting passes if nothing is rejected.
 The procedure can fail: ``test_detects_an_altered_capture_rate`` gives the batch core a capture
 rate 25 % higher than the SimPy engine's and requires a rejection.
 
-Figures measured with the seeds fixed here (smallest Holm-adjusted p-value over ~90 town tests):
-baseline 0.06, air off 0.19, Turkey off 0.31. Capture rate altered by +25 %: 8e-20; +10 %: 0.0014;
-+5 %: 0.23. So the tests detect a rate error of about 10 %, and the time step's effect is smaller
-than that.
+Figures measured with the seeds fixed here, on the calibrated baseline (smallest Holm-adjusted
+p-value over ~98 town tests): baseline 1.0, air off 1.0, Turkey off 1.0 (smallest raw p 0.014).
+Capture rate altered by +25 %: 8e-17; +10 %: 9.8e-4. On the earlier, uncalibrated defaults:
+0.06, 0.19, 0.31; +25 %: 8e-20, +10 %: 0.0014, +5 %: 0.23. So the tests detect a rate error of
+about 10 %, and the time step's effect is smaller than that.
 
 History, kept for honesty: the first version used N = 500 and alpha = 0.01. After the rule "forces
 flow past posts" was added, the Turkey-off setting failed once (Hazarin, adjusted p = 0.004). An
