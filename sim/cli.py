@@ -227,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IdlibSimError as exc:
         print(f"idlib-sim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
