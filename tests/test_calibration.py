@@ -128,3 +128,21 @@ def test_score_a_run_directory(tmp_path: Path) -> None:
     out = score_run_dir(tmp_path / "r")
     assert out["n_targets"] >= 15 and np.isfinite(out["crps_days"])
     assert len(out["worst_towns"]) > 0 and len(out["territory"]) == 2
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("screening: {always: [params.air_efect]}\n",
+     r"field 'screening.always': value 'params.air_efect'.*did you mean 'params.air_effect'"),
+    ("fit: {trials: many}\n", r"field 'fit.trials': value 'many'"),
+    ("scenario: nowhere.yaml\n", r"field 'scenario': value 'nowhere.yaml': no such file"),
+])
+def test_bad_calibration_configs_give_located_errors(tmp_path: Path, body: str,
+                                                     expected: str) -> None:
+    from sim.calibration.calibrate import load_config
+    from sim.errors import ScenarioError
+
+    f = tmp_path / "cfg.yaml"
+    f.write_text(f"name: x\nscenario: {BASELINE}\n" + body if "scenario" not in body
+                 else "name: x\n" + body)
+    with pytest.raises(ScenarioError, match=expected):
+        load_config(f)

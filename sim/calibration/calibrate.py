@@ -36,7 +36,7 @@ from sim.calibration import space
 from sim.calibration.abc import abc_smc
 from sim.calibration.objective import objective, simulate, term_scores
 from sim.calibration.targets import Targets, build_targets
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, did_you_mean
 from sim.scenario import Scenario, load_scenario
 from sim.theatre.theatre import GOVERNMENT, Theatre
 from sim.world import default_world
@@ -103,9 +103,24 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Path]:
         cfg = CalibrationConfig.model_validate(raw)
     except FileNotFoundError:
         raise ScenarioError(f"{p}: file not found") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ScenarioError(f"{p}: invalid calibration config: {exc}") from None
-    return cfg, (p.parent / cfg.scenario).resolve()
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{p}: invalid YAML: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise ScenarioError(f"{p}: field '{loc}': value {err.get('input')!r}: {err['msg']}"
+                            ) from None
+    known = [d.name for d in space.SPACE]
+    for field, names in (("dims", cfg.dims or []), ("screening.always", cfg.screening.always)):
+        for name in names:
+            if name not in known:
+                raise ScenarioError(f"{p}: field '{field}': value {name!r}: not a calibrated "
+                                    "dimension" + did_you_mean(name, known))
+    scenario = (p.parent / cfg.scenario).resolve()
+    if not scenario.is_file():
+        raise ScenarioError(f"{p}: field 'scenario': value {cfg.scenario!r}: no such file "
+                            f"({scenario})")
+    return cfg, scenario
 
 
 def _log(msg: str, progress: bool) -> None:
