@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.scoring import quantiles_from_cdf
+
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 AREA_BIN_KM2 = 1.0
 
@@ -77,15 +79,11 @@ class Ensemble:
         """``(towns, len(qs))`` first-capture day quantiles; never-captured replicas count as
         later than the end, so a quantile beyond the captured share is ``nan``.
 
-        Quantile definition: the smallest day ``x`` with ``F(x) >= q`` (inverse ECDF).
+        Quantile definition: :func:`sim.scoring.quantiles_from_cdf` (inverse ECDF).
         """
-        cdf = np.cumsum(self.cap_hist, axis=1) / self.n
-        out = np.full((len(self.towns), len(qs)), np.nan)
-        for j, q in enumerate(qs):
-            idx = (cdf[:, :-1] >= q - 1e-12).argmax(axis=1)
-            ok = cdf[:, :-1][np.arange(len(self.towns)), idx] >= q - 1e-12
-            out[ok, j] = idx[ok]
-        return out
+        cdf = np.cumsum(self.cap_hist[:, :-1], axis=1) / self.n  # last column: never captured
+        q = quantiles_from_cdf(cdf, np.asarray(qs)).T
+        return np.where(np.isinf(q), np.nan, q)
 
     def town_table(self) -> pd.DataFrame:
         """One row per town: ``town, p_captured, p_held_at_end, p_recaptured, q05..q95`` (ISO)."""

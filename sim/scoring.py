@@ -107,8 +107,10 @@ def _crps_from_cdf(F: NDArray[np.float64], y: NDArray[np.int64]) -> NDArray[np.f
     return np.asarray(((F - step) ** 2).sum(axis=1), dtype=np.float64)
 
 
-def _quantiles_from_cdf(F: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``(k, m)`` inverse-ECDF quantiles for ``k`` probabilities; inf past the window."""
+def quantiles_from_cdf(F: NDArray[np.float64], q: ArrayLike) -> NDArray[np.float64]:
+    """``(k, m)`` inverse-ECDF quantiles (smallest day ``x`` with ``F(x) >= q``) for ``k``
+    probabilities from an ``(m, horizon)`` censored ECDF; ``inf`` past the window."""
+    q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     # F is non-decreasing in x, so the smallest x with F(x) >= q is the count of x with F(x) < q.
     # F is compared as count / n, the way q = k / n is itself rounded, so q = k / n hits exactly.
     idx = (F[None, :, :] < q[:, None, None]).sum(axis=2)
@@ -245,7 +247,7 @@ def quantiles_censored(days: ArrayLike, qs: ArrayLike, horizon: int) -> NDArray[
     h = _check_horizon(horizon)
     d, single = _as_days(days, h)
     q = _check_probabilities(qs)
-    out = _quantiles_from_cdf(_cdf(d, h), q.ravel()).reshape((*q.shape, d.shape[1]))
+    out = quantiles_from_cdf(_cdf(d, h), q.ravel()).reshape((*q.shape, d.shape[1]))
     return _shape_out(out, single)
 
 
@@ -272,7 +274,7 @@ def abs_error_of_median(days: ArrayLike, y: ArrayLike, horizon: int) -> NDArray[
     h = _check_horizon(horizon)
     d, single = _as_days(days, h)
     yy = _as_y(y, d.shape[1], single, h)
-    med = _quantiles_from_cdf(_cdf(d, h), np.array([0.5]))[0]
+    med = quantiles_from_cdf(_cdf(d, h), np.array([0.5]))[0]
     return _shape_out(np.abs(np.minimum(med, h) - yy), single)
 
 
@@ -306,7 +308,7 @@ def interval_coverage(days: ArrayLike, y: ArrayLike, level: float,
     h = _check_horizon(horizon)
     d, single = _as_days(days, h)
     yy = _as_y(y, d.shape[1], single, h)
-    lo, hi = _quantiles_from_cdf(_cdf(d, h), np.array([(1.0 - level) / 2, (1.0 + level) / 2]))
+    lo, hi = quantiles_from_cdf(_cdf(d, h), np.array([(1.0 - level) / 2, (1.0 + level) / 2]))
     obs = np.where(yy >= h, np.inf, yy.astype(np.float64))
     return _shape_out((lo <= obs) & (obs <= hi), single)
 
@@ -519,10 +521,10 @@ def score_table(days: ArrayLike, y: ArrayLike, horizon: int, rng: np.random.Gene
     m = d.shape[1]
     yy = _as_y(np.asarray(y).ravel(), m, False, h)
     F = _cdf(d, h)
-    q = _quantiles_from_cdf(F, np.array([0.1, 0.25, 0.5, 0.75, 0.9]))
+    q = quantiles_from_cdf(F, np.array([0.1, 0.25, 0.5, 0.75, 0.9]))
     obs = np.where(yy >= h, np.inf, yy.astype(np.float64))
     # The 50 % and 80 % intervals computed as in interval_coverage: (1 -+ level) / 2.
-    lo50, hi50, lo80, hi80 = _quantiles_from_cdf(
+    lo50, hi50, lo80, hi80 = quantiles_from_cdf(
         F, np.array([(1 - 0.5) / 2, (1 + 0.5) / 2, (1 - 0.8) / 2, (1 + 0.8) / 2]))
     cols: dict[str, Any] = {
         "town": list(names) if names is not None else list(range(m)),
