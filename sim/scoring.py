@@ -163,6 +163,21 @@ def crps_censored(days: ArrayLike, y: ArrayLike, horizon: int) -> NDArray[np.flo
     return _shape_out(_crps_from_cdf(_cdf(d, h), yy), single)
 
 
+def crps_captured_by(days: ArrayLike, y: int, horizon: int) -> float:
+    """Score of the censored observation "captured on or before day ``y``" for one target.
+
+    ``sum_{x = y}^{horizon - 1} (1 - F(x))^2`` in days: the CRPS integral restricted to the
+    thresholds where the observation is known (the record allows any earlier day, so falling
+    earlier costs nothing). ``days`` is ``(n,)`` with -1 = never; ``y >= horizon`` scores 0.
+    """
+    h = _check_horizon(horizon)
+    d = np.asarray(days, dtype=np.int64).reshape(-1, 1)
+    if y >= h:
+        return 0.0
+    F = _cdf(d, h)[0]
+    return float(((1.0 - F[max(int(y), 0):]) ** 2).sum())
+
+
 def crps_ensemble_batch(samples: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     """Ensemble CRPS over the leading (sample) axis, vectorised over the remaining axes.
 

@@ -2,8 +2,9 @@
 
 * point-date targets: CRPS of the simulated first-capture day, right-censored at the horizon
   (:func:`sim.scoring.crps_censored`);
-* "captured by" targets: the same integral over thresholds from the recorded day on only,
-  ``sum_{x >= y} (1 - F(x))^2``: no penalty for falling earlier, which the record allows;
+* "captured by" targets: :func:`sim.scoring.crps_captured_by`, the same integral over
+  thresholds from the recorded day on only: no penalty for falling earlier, which the record
+  allows;
 * recapture indicators: Brier score of P(retaken at least once), times :data:`BRIER_DAYS`;
 * territory figures: CRPS of the simulated area, converted to days of advance at the campaign's
   mean rate (2,345 km² over 78 days, :data:`KM2_PER_DAY`).
@@ -64,15 +65,6 @@ def simulate(scenario: Scenario, n: int, seed: int) -> Simulated:
     )
 
 
-def crps_captured_by(days: NDArray[np.integer], y: int, horizon: int) -> float:
-    """Score of the observation "captured on or before day y" (see the module docstring)."""
-    d = np.asarray(days)
-    captured = d >= 0
-    counts = np.bincount(d[captured].astype(np.int64), minlength=horizon)[:horizon]
-    cdf = np.cumsum(counts) / len(d)
-    return float(((1.0 - cdf[y:horizon]) ** 2).sum()) if y < horizon else 0.0
-
-
 def _column(day: int, horizon: int) -> int:
     """Column of a per-day area array holding the state at the end of ``day``."""
     return min(day + 1, horizon)
@@ -100,7 +92,7 @@ def term_scores(sim: Simulated, targets: Targets, rng: np.random.Generator) -> p
         d = sim.first_days[:, int(t["node"])]
         rows.append({"term": "captured_by", "town": t["town"], "node": t["node"],
                      "date": t["date"], "phase": t["phase"], "weight": t["weight"],
-                     "score_days": crps_captured_by(d, min(int(t["day"]), h), h),
+                     "score_days": scoring.crps_captured_by(d, min(int(t["day"]), h), h),
                      "p_captured": float((d >= 0).mean()), "recorded_day": t["day"]})
     for _, t in targets.recaptures.iterrows():
         p = float((sim.n_recaptures[:, int(t["node"])] > 0).mean())

@@ -18,7 +18,6 @@ import pandas as pd
 
 from sim import scoring
 from sim.calibration.calibrate import naive_distances
-from sim.calibration.objective import crps_captured_by
 from sim.calibration.targets import build_targets
 from sim.errors import IdlibSimError
 from sim.world import default_world
@@ -56,7 +55,8 @@ def score_run_dir(run_dir: str | Path) -> dict[str, Any]:
     out["naive_speed_km_per_day"] = speed
     out["captured_by"] = [
         {"town": r["town"], "by": str(r["date"]),
-         "score_days": crps_captured_by(days[:, int(r["node"])], int(r["day"]) - offset, horizon)}
+         "score_days": scoring.crps_captured_by(days[:, int(r["node"])], int(r["day"]) - offset,
+                                                horizon)}
         for _, r in cap[cap["kind"] == "by"].iterrows()]
     out["worst_towns"] = (table.sort_values("crps_days", ascending=False)
                           [["town", "y", "median_day", "crps_days", "pit"]].head(10)
