@@ -71,6 +71,7 @@ def test_space_applies_values_and_round_trips_through_a_scenario(tmp_path: Path)
     vals = {"params.capture_rate_per_day": 0.3,
             "modifiers.spring_shield.counterattack_mult": 4.0}
     sc = space.apply(base, vals)
+    assert space.current_values(sc, list(vals)) == vals
     assert sc.params.capture_rate_per_day == 0.3
     assert sc.modifiers["spring_shield"].param("counterattack_mult") == 4.0
     assert sc.modifiers["spring_shield"].start == base.modifiers["spring_shield"].start

@@ -147,17 +147,6 @@ class _Evaluator:
         return objective(self.terms(values, seed, replicas))
 
 
-def defaults_of(base: Scenario, names: list[str]) -> dict[str, float]:
-    out = {}
-    for n in names:
-        if n.startswith("params."):
-            out[n] = float(getattr(base.params, n.split(".", 1)[1]))
-        else:
-            _, mod, par = n.split(".")
-            out[n] = base.modifiers[mod].param(par)
-    return out
-
-
 def screen(ev: _Evaluator, cfg: CalibrationConfig, out: Path, progress: bool) -> pd.DataFrame:
     """Morris elementary effects over all dimensions (cached in ``screening.csv``)."""
     path = out / "screening.csv"
@@ -198,7 +187,7 @@ def fit(ev: _Evaluator, names: list[str], trials: int, seed: int, journal: Path,
                                 load_if_exists=True)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not study.trials:
-        study.enqueue_trial(defaults_of(ev.base, names))
+        study.enqueue_trial(space.current_values(ev.base, names))
 
     def obj(trial: optuna.Trial) -> float:
         vals = {d.name: trial.suggest_float(d.name, d.low, d.high, log=d.log) for d in ds}
@@ -398,8 +387,7 @@ def _plots(out: Path, theatre: Theatre, terms: pd.DataFrame, hist: pd.DataFrame,
     from sim.results import Ensemble
 
     ens = Ensemble(theatre.names, base.period.start, sim.horizon, theatre.theatre_area_km2)
-    held = np.zeros((sim.horizon + 1, theatre.n_towns), np.int64)
-    ens.add(sim.first_days, held, sim.gov_area, sim.n_recaptures)
+    ens.add(sim.first_days, sim.held_count, sim.gov_area, sim.n_recaptures)
     rec = targets.territory[targets.territory["quantity"] == "captured_area_km2"]
     ax = plots.plot_territory_fan(ens.territory_table(), recorded=rec[["date", "value"]],
                                   label="calibrated")

@@ -41,6 +41,8 @@ class Simulated:
     first_days: NDArray[np.int16]
     n_recaptures: NDArray[np.int16]
     gov_area: NDArray[np.float32]
+    held_count: NDArray[np.int64]
+    """``(horizon + 1, n_towns)``: replicas in which the government holds each town per day."""
     idlib_area: NDArray[np.float32]
     horizon: int
     idlib_total_km2: float
@@ -59,6 +61,7 @@ def simulate(scenario: Scenario, n: int, seed: int) -> Simulated:
         first_days=np.concatenate([x.first_capture_day for x in chunks]),
         n_recaptures=np.concatenate([x.n_recaptures for x in chunks]),
         gov_area=np.concatenate([x.gov_area_km2 for x in chunks]),
+        held_count=np.sum([x.held_count for x in chunks], axis=0, dtype=np.int64),
         idlib_area=np.concatenate([x.group_area_km2[:, 0] for x in chunks]),
         horizon=c.n_days,
         idlib_total_km2=float(c.theatre.area_km2[mask].sum()),

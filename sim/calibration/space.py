@@ -87,6 +87,18 @@ def apply(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
                                        "modifiers": mods})
 
 
+def current_values(scenario: Scenario, names: Sequence[str]) -> dict[str, float]:
+    """The values ``scenario`` gives the dimensions ``names`` (the inverse of :func:`apply`)."""
+    out = {}
+    for n in names:
+        if n.startswith("params."):
+            out[n] = float(getattr(scenario.params, n.split(".", 1)[1]))
+        else:
+            _, mod, par = n.split(".")
+            out[n] = scenario.modifiers[mod].param(par)
+    return out
+
+
 def sample_prior(ds: Sequence[Dim], n: int, rng: np.random.Generator) -> NDArray[np.float64]:
     """``(n, len(ds))`` draws from the priors (uniform in each dimension's own scale)."""
     u = rng.random((n, len(ds)))
