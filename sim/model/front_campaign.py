@@ -1,0 +1,309 @@
+"""The front model's campaign: theatre + forces + front orders + parameters + modifiers, compiled
+to arrays once (docs/MODEL.md, "The moving-front model").
+
+This is the one place where the front model's dated inputs (orders, strike orders, breaches,
+modifiers, Turkish positions) become day indices of the run, and where the static per-town values
+(depth, terrain and posture factors, sectors, footprint) are computed. Both engines read only the
+arrays of a :class:`FrontCampaign` and the functions of :mod:`sim.model.front_rates`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, model_validator
+
+from sim.errors import UnknownTownError, did_you_mean
+from sim.model.forces import Forces
+from sim.model.front_params import POSTURES, FrontParams
+from sim.model.modifiers import Modifier
+from sim.theatre.tables import _Row, read_table, seeds_dir
+from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START, GOVERNMENT, OPPOSITION, Theatre
+
+HASTY, PREPARED, FORTIFIED = (POSTURES.index(x) for x in ("hasty", "prepared", "fortified"))
+
+
+class StrikeOrderRow(_Row):
+    group: str = Field(min_length=1)
+    sector: str = Field(min_length=1)
+    start: dt.date
+    end: dt.date
+    strength_k_low: float = Field(gt=0, le=20)
+    strength_k_high: float = Field(gt=0, le=20)
+    objectives: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> StrikeOrderRow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        if self.strength_k_high < self.strength_k_low:
+            raise ValueError(f"strength_k_high {self.strength_k_high} < low {self.strength_k_low}")
+        return self
+
+
+class BreachRow(_Row):
+    formation: str = Field(min_length=1)
+    start: dt.date
+    end: dt.date
+    source: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class FrontOrders:
+    """Opposition strike orders and government ceasefire breaches, as read from ``seeds/``."""
+
+    strike_names: tuple[str, ...]
+    strike_sector: NDArray[np.int32]
+    strike_dates: tuple[tuple[dt.date, dt.date], ...]
+    strike_low_k: NDArray[np.float64]
+    strike_high_k: NDArray[np.float64]
+    strike_objectives: tuple[tuple[int, ...], ...]
+    breaches: tuple[tuple[int, dt.date, dt.date], ...]
+    """``(formation index, start, end)``: the formation may attack during a pause."""
+
+
+def load_front_orders(theatre: Theatre, forces: Forces,
+                      root: str | Path | None = None) -> FrontOrders:
+    """Read ``strike_orders.csv`` and ``breaches.csv`` and resolve every name."""
+    base = Path(root) if root is not None else seeds_dir()
+    srows = read_table(base / "strike_orders.csv", StrikeOrderRow)
+    brows = read_table(base / "breaches.csv", BreachRow)
+    sectors, objs = [], []
+    for i, r in enumerate(srows):
+        if r.sector not in forces.sectors:
+            raise srows.error(i, "sector", r.sector,
+                              "unknown sector" + did_you_mean(r.sector, forces.sectors))
+        sectors.append(forces.sectors.index(r.sector))
+        towns = []
+        for name in (x.strip() for x in r.objectives.split("|") if x.strip()):
+            try:
+                towns.append(theatre.resolve(name))
+            except UnknownTownError as exc:
+                raise srows.error(i, "objectives", name, str(exc)) from None
+        objs.append(tuple(towns))
+    breaches = []
+    for i, b in enumerate(brows):
+        if b.formation not in forces.formations:
+            raise brows.error(i, "formation", b.formation,
+                              "unknown formation" + did_you_mean(b.formation, forces.formations))
+        if b.end <= b.start:
+            raise brows.error(i, "end", b.end, f"not after start {b.start}")
+        breaches.append((forces.formations.index(b.formation), b.start, b.end))
+    return FrontOrders(
+        strike_names=tuple(r.group for r in srows),
+        strike_sector=np.array(sectors, dtype=np.int32),
+        strike_dates=tuple((r.start, r.end) for r in srows),
+        strike_low_k=np.array([r.strength_k_low for r in srows]),
+        strike_high_k=np.array([r.strength_k_high for r in srows]),
+        strike_objectives=tuple(objs),
+        breaches=tuple(breaches),
+    )
+
+
+def front_line(theatre: Theatre) -> NDArray[np.bool_]:
+    """Opposition towns adjacent to a government town on 18 Dec."""
+    gov = theatre.initial_control == GOVERNMENT
+    adj = np.zeros(theatre.n_towns, bool)
+    for i, j in theatre.graph.edges:
+        adj[i] |= gov[j]
+        adj[j] |= gov[i]
+    return adj & ~gov
+
+
+def posture_of(theatre: Theatre, p: FrontParams) -> NDArray[np.int8]:
+    """Posture code (index into :data:`POSTURES`) of each town while the opposition holds it.
+
+    The stated rule, until a sourced posture table replaces it (this is the one function to
+    switch): 18 Dec front towns are prepared, those within ``fortified_radius_km`` of Aleppo city
+    fortified, all others hasty. Government-held towns get their posture in the engines."""
+    front = front_line(theatre)
+    aleppo = theatre.xy_km[theatre.resolve(p.aleppo_town)]
+    near = np.hypot(*(theatre.xy_km - aleppo).T) <= p.fortified_radius_km
+    out = np.full(theatre.n_towns, HASTY, dtype=np.int8)
+    out[front] = PREPARED
+    out[front & near] = FORTIFIED
+    return out
+
+
+def _window(start: dt.date, a: dt.date, b: dt.date | None, n_days: int) -> slice:
+    lo = max((a - start).days, 0)
+    hi = n_days if b is None else min((b - start).days, n_days)
+    return slice(lo, max(lo, hi))
+
+
+@dataclass(frozen=True)
+class FrontCampaign:
+    """Arrays indexed by town ``t``, group ``k``, order ``o``, strike group ``j``, day ``d``."""
+
+    theatre: Theatre
+    forces: Forces
+    orders: FrontOrders
+    params: FrontParams
+    modifiers: tuple[Modifier, ...]
+    start: dt.date = CAMPAIGN_START
+    end: dt.date = CAMPAIGN_END
+    """First day *not* simulated."""
+    depth_km: NDArray[np.float64] = field(init=False)
+    terrain_mult: NDArray[np.float64] = field(init=False)
+    posture_mult: NDArray[np.float64] = field(init=False)
+    """Rate multiplier of each town's opposition posture (:func:`posture_of`)."""
+    gov_posture_mult: NDArray[np.float64] = field(init=False)
+    """Rate multiplier when the opposition attacks a government town: prepared if the government
+    held it on 18 Dec, hasty otherwise."""
+    sector_of: NDArray[np.intp] = field(init=False)
+    towns0: NDArray[np.float64] = field(init=False)
+    area0: NDArray[np.float64] = field(init=False)
+    rear: NDArray[np.bool_] = field(init=False)
+    order_k: NDArray[np.intp] = field(init=False)
+    order_day: NDArray[np.int64] = field(init=False)
+    order_obj: NDArray[np.intp] = field(init=False)
+    """``(n_orders, width)`` objective towns, padded with ``-1``."""
+    breach: NDArray[np.bool_] = field(init=False)
+    strike_window: NDArray[np.int64] = field(init=False)
+    """``(n_strike, 2)``: first day and first day after, in run days."""
+    strike_obj: NDArray[np.intp] = field(init=False)
+    sorties: NDArray[np.float64] = field(init=False)
+    air_factor: NDArray[np.float64] = field(init=False)
+    ground_factor: NDArray[np.float64] = field(init=False)
+    pause: NDArray[np.bool_] = field(init=False)
+    retaliation: NDArray[np.float64] = field(init=False)
+    fp_support: NDArray[np.float64] = field(init=False)
+    fp_defence: NDArray[np.float64] = field(init=False)
+    fp_denial: NDArray[np.float64] = field(init=False)
+    fp_drone: NDArray[np.float64] = field(init=False)
+    in_fp: NDArray[np.bool_] = field(init=False)
+    """``(n_days, n_towns)``: the town lies in the Turkish footprint on that day."""
+    reinforcements: tuple[tuple[int, str, int, float], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        th, p, f, o = self.theatre, self.params, self.forces, self.orders
+        set_ = object.__setattr__
+        D, T = self.n_days, th.n_towns
+        offset = (self.start - CAMPAIGN_START).days  # forces count days from CAMPAIGN_START
+        if p.rear_sector not in f.sectors:
+            raise ValueError(f"rear_sector {p.rear_sector!r} is not a sector"
+                             + did_you_mean(p.rear_sector, f.sectors))
+        unknown = sorted(set(th.towns["terrain"]) - set(p.terrain_factor))
+        if unknown:
+            raise ValueError(f"terrain_factor has no value for terrain {unknown[0]!r}")
+        set_(self, "depth_km", np.sqrt(th.area_km2))
+        set_(self, "terrain_mult", np.array([p.terrain_factor[x] for x in th.towns["terrain"]]))
+        mult = np.array([p.posture_factor[x] for x in POSTURES])
+        set_(self, "posture_mult", mult[posture_of(th, p)])
+        gov0 = th.initial_control == GOVERNMENT
+        set_(self, "gov_posture_mult", np.where(gov0, mult[PREPARED], mult[HASTY]))
+        sec = f.town_sector.astype(np.intp)
+        set_(self, "sector_of", sec)
+        set_(self, "towns0", f.sector_towns0.astype(np.float64))
+        opp0 = th.initial_control == OPPOSITION
+        area0 = np.bincount(sec[opp0], weights=th.area_km2[opp0], minlength=len(f.sectors))
+        set_(self, "area0", np.maximum(area0, 1e-9))
+        set_(self, "rear", sec == f.sectors.index(p.rear_sector))
+
+        flat = [(k, od.start_day - offset, od.objectives) for k, orders in enumerate(f.orders)
+                for od in orders]
+        width = max((len(x[2]) for x in flat), default=1)
+        obj = np.full((max(len(flat), 1), width), -1, dtype=np.intp)
+        for i, (_, _, objectives) in enumerate(flat):
+            obj[i, :len(objectives)] = objectives
+        set_(self, "order_k", np.array([x[0] for x in flat], dtype=np.intp))
+        set_(self, "order_day", np.array([x[1] for x in flat], dtype=np.int64))
+        set_(self, "order_obj", obj)
+        breach = np.zeros((f.n_formations, D), bool)
+        for k, a, b in o.breaches:
+            breach[k, _window(self.start, a, b, D)] = True
+        set_(self, "breach", breach)
+        set_(self, "strike_window", np.array(
+            [[max((a - self.start).days, 0), max(min((b - self.start).days, D), 0)]
+             for a, b in o.strike_dates], dtype=np.int64).reshape(-1, 2))
+        sw = max((len(x) for x in o.strike_objectives), default=1)
+        sobj = np.full((max(len(o.strike_objectives), 1), sw), -1, dtype=np.intp)
+        for j, objectives in enumerate(o.strike_objectives):
+            sobj[j, :len(objectives)] = objectives
+        set_(self, "strike_obj", sobj)
+        self._calendar(D, T)
+        set_(self, "reinforcements", tuple((day - offset, side, i, x)
+                                           for day, side, i, x in f.reinforcements))
+
+    def _calendar(self, D: int, T: int) -> None:
+        """Compile the modifiers to per-day arrays (the table in docs/MODEL.md)."""
+        set_ = object.__setattr__
+        sorties, air, ground = np.zeros(D), np.ones(D), np.ones(D)
+        pause = np.zeros(D, bool)
+        retal, drone, denial = np.zeros(D), np.zeros(D), np.zeros(D)
+        support, defence = np.ones(D), np.ones(D)
+        posts = False
+        for m in self.modifiers:
+            if not m.enabled:
+                continue
+            w = _window(self.start, m.start, m.end, D)
+            if m.kind == "russian_air":
+                sorties[w] += m.param("sorties")
+            elif m.kind == "weather":
+                ground[w] *= m.param("ground_factor")
+                air[w] *= m.param("air_factor")
+            elif m.kind == "ceasefire":
+                pause[w] = True
+            elif m.kind == "turkish_retaliation":
+                retal[w] = 1 - (1 - retal[w]) * (1 - min(m.param("attrition_frac"), 1.0))
+            elif m.kind == "turkish_artillery":
+                support[w] *= m.param("counterattack_mult")
+                defence[w] *= m.param("defence_mult")
+            elif m.kind == "spring_shield":
+                drone[w] = 1 - (1 - drone[w]) * (1 - min(m.param("drone_attrition_per_day"), 1.0))
+                support[w] *= m.param("counterattack_mult")
+                defence[w] *= m.param("defence_mult")
+                denial[w] = 1 - (1 - denial[w]) * (1 - min(m.param("air_denial"), 1.0))
+            elif m.kind == "observation_posts":
+                posts = True
+        in_fp = np.zeros((D, T), bool)
+        if posts:
+            th = self.theatre
+            xy = th.xy_km
+            offset = (self.start - CAMPAIGN_START).days
+            for town, day in zip(th.post_town, th.post_established_day, strict=True):
+                near = np.hypot(*(xy - xy[town]).T) <= self.params.footprint_km
+                in_fp[max(int(day) - offset, 0):] |= near
+        for name, arr in (("sorties", sorties), ("air_factor", air), ("ground_factor", ground),
+                          ("pause", pause), ("retaliation", retal), ("fp_support", support),
+                          ("fp_defence", defence), ("fp_denial", denial), ("fp_drone", drone),
+                          ("in_fp", in_fp)):
+            set_(self, name, arr)
+
+    @property
+    def n_days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def n_towns(self) -> int:
+        return self.theatre.n_towns
+
+    @property
+    def n_orders(self) -> int:
+        return len(self.order_k)
+
+    @property
+    def n_strike(self) -> int:
+        return len(self.orders.strike_names)
+
+
+def make_front_campaign(
+    theatre: Theatre,
+    forces: Forces,
+    params: FrontParams | None = None,
+    modifiers: Sequence[Modifier] = (),
+    start: dt.date = CAMPAIGN_START,
+    end: dt.date = CAMPAIGN_END,
+    orders: FrontOrders | None = None,
+) -> FrontCampaign:
+    """Build a :class:`FrontCampaign`; ``orders`` default to those in ``seeds/``."""
+    if end <= start:
+        raise ValueError(f"period end {end} is not after start {start}")
+    return FrontCampaign(theatre, forces, orders or load_front_orders(theatre, forces),
+                         params or FrontParams(), tuple(modifiers), start, end)

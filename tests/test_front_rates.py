@@ -1,0 +1,125 @@
+"""Unit tests for the front model's parameters and rate functions (sim/model/front_*.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from sim.model import front_rates as fr
+from sim.model.front_params import PRIORS, FrontParams, bounds, sample_prior
+
+P = FrontParams()
+
+
+def test_qjm_speed_passes_through_the_cited_table_points() -> None:
+    got = fr.qjm_speed(np.array([1.0, 2.26, 3.01]), P)
+    np.testing.assert_allclose(got, [4.0, 10.0, 12.0])
+
+
+def test_qjm_speed_is_flat_beyond_the_table_and_zero_at_half_strength() -> None:
+    assert fr.qjm_speed(10.0, P) == pytest.approx(12.0)
+    assert fr.qjm_speed(np.inf, P) == pytest.approx(12.0)
+    assert fr.qjm_speed(0.5, P) == 0.0
+    assert fr.qjm_speed(0.2, P) == 0.0
+    assert fr.qjm_speed(0.75, P) == pytest.approx(2.0)  # halfway between (0.5, 0) and (1, 4)
+    r = np.linspace(0, 5, 501)
+    assert (np.diff(fr.qjm_speed(r, P)) >= 0).all()
+
+
+def test_posture_factors_reproduce_the_prepared_and_fortified_rows() -> None:
+    ratios = np.array([1.0, 2.26, 3.01])
+    for posture, row in (("prepared", [2.0, 5.0, 6.0]), ("fortified", [1.0, 2.5, 3.0])):
+        v = fr.advance_speed(ratios, P.posture_factor[posture], 1.0, 1.0, 1.0, 1.0, P)
+        np.testing.assert_allclose(v, row)
+
+
+def test_advance_speed_multiplies_every_factor() -> None:
+    v = fr.advance_speed(1.0, 0.5, 0.9, 0.25, 1.2, 2.0, P)
+    assert v == pytest.approx(2.0 * 4.0 * 0.5 * 0.9 * 0.25 * 1.2)
+
+
+def test_force_ratio_handles_no_attack_and_no_defence() -> None:
+    np.testing.assert_allclose(fr.force_ratio([0.0, 2.0, 2.0], [1.0, 0.0, 4.0]),
+                               [0.0, np.inf, 0.5])
+
+
+def test_attack_power_air_term_and_denial() -> None:
+    p = P.override(air_effect=0.5)
+    assert fr.attack_power(2.0, 1.5, 1.0, 0.0, p) == pytest.approx(2.0 * (1 + 0.75))
+    assert fr.attack_power(2.0, 1.5, 1.0, 1.0, p) == pytest.approx(2.0)  # air fully denied
+    assert fr.attack_power(2.0, 1.5, 0.0, 0.0, p) == pytest.approx(2.0)  # grounded
+
+
+def test_effort_weights_are_a_softmax_over_the_frontier() -> None:
+    dist = np.array([[0.0, 8.0, 16.0, 1.0]])
+    front = np.array([[True, True, True, False]])
+    w = fr.effort_weights(dist, front, 8.0)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[0, 3] == 0.0
+    assert w[0, 1] / w[0, 0] == pytest.approx(np.exp(-1.0))
+    assert w[0, 2] / w[0, 1] == pytest.approx(np.exp(-1.0))
+
+
+def test_effort_weights_tend_to_argmin_and_to_uniform() -> None:
+    dist = np.array([[30.0, 31.0, 45.0]])
+    front = np.ones((1, 3), bool)
+    sharp = fr.effort_weights(dist, front, 0.01)
+    np.testing.assert_allclose(sharp, [[1.0, 0.0, 0.0]], atol=1e-12)
+    flat = fr.effort_weights(dist, front, 1e9)
+    np.testing.assert_allclose(flat, [[1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_effort_weights_of_a_row_without_frontier_are_zero() -> None:
+    w = fr.effort_weights(np.array([[1.0, 2.0], [1.0, np.inf]]),
+                          np.array([[False, False], [False, True]]), 5.0)
+    np.testing.assert_array_equal(w, 0.0)
+
+
+def test_crossing_time_is_the_remaining_depth_over_the_speed() -> None:
+    falls, off = fr.crossing([1.0, 1.0, 0.0, 3.0], [4.0, 1.0, 0.0, 0.0], [3.0, 3.0, 1.0, 3.0])
+    np.testing.assert_array_equal(falls, [True, False, False, True])
+    np.testing.assert_allclose(off, [0.5, 2.0, np.inf, 0.0])
+
+
+def test_cohesion_recovers_toward_one_and_falls_with_lost_ground() -> None:
+    p = P.override(cohesion_recovery_per_day=0.1, cohesion_loss=2.0)
+    assert fr.cohesion_step(0.5, 0.0, p) == pytest.approx(0.55)
+    assert fr.cohesion_step(1.0, 0.1, p) == pytest.approx(0.8)
+    assert fr.cohesion_step(0.2, 0.5, p) == 0.0  # floored
+
+
+def test_gov_share_counts_partial_progress_from_either_side() -> None:
+    share = fr.gov_share([0, 1, 0, 1], [2.0, 2.0, 0.0, 9.0], [8.0, 8.0, 8.0, 8.0])
+    np.testing.assert_allclose(share, [0.25, 0.75, 0.0, 0.0])
+
+
+def test_lognormal_multiplier_has_mean_one() -> None:
+    z = np.random.default_rng(3).standard_normal(400_000)
+    m = fr.lognormal_mult(z, 0.8)
+    sd = np.sqrt(np.exp(0.64) - 1)  # sd of a mean-one lognormal with sigma 0.8
+    assert abs(m.mean() - 1.0) < 4 * sd / np.sqrt(len(z))
+
+
+def test_every_free_parameter_has_a_prior_and_a_finite_range() -> None:
+    for name in PRIORS:
+        lo, hi = bounds(name)
+        assert np.isfinite([lo, hi]).all() and lo < hi
+        assert lo <= getattr(P, name) <= hi
+    assert 8 <= len(PRIORS) <= 12
+
+
+def test_prior_samples_stay_in_range() -> None:
+    for params in sample_prior(np.random.default_rng(0), 50):
+        for name in PRIORS:
+            lo, hi = bounds(name)
+            assert lo <= getattr(params, name) <= hi
+
+
+@pytest.mark.parametrize("change", [
+    {"speed_scale": 0.0}, {"footprint_km": 80.0}, {"posture_factor": {"hasty": 1.0}},
+    {"qjm_ratio": (1.0, 0.9, 3.0)}, {"terrain_factor": {"plain": -1.0}}, {"nope": 1.0},
+])
+def test_bad_parameters_are_rejected(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        P.override(**change)
