@@ -100,7 +100,7 @@ def crossing(progress: ArrayLike, speed: ArrayLike, depth_km: ArrayLike
     gap = np.maximum(np.asarray(depth_km, float) - p, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         offset = np.where(v > 0, gap / np.where(v > 0, v, 1.0), np.where(gap > 0, np.inf, 0.0))
-    return offset < 1.0, offset
+    return offset <= 1.0, offset
 
 
 def cohesion_step(cohesion: ArrayLike, lost_area_frac: ArrayLike, p: FrontParams) -> F64:
