@@ -23,6 +23,7 @@ stream (:mod:`sim.engines.streams`) of replica ``r``: ``SeedSequence(seed).spawn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,8 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from sim.engines.front_state import FrontReplicaResult, FrontState, Topology
+from sim.engines.front_batch import SITES, FrontChunk
+from sim.engines.front_state import FrontReplicaResult, FrontState, Topology, watch_day
 from sim.engines.streams import stream
 from sim.model import front_rates as fr
 from sim.model.front_campaign import FrontCampaign
@@ -38,9 +40,6 @@ from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
 LOG_COLUMNS = ("time", "day", "town", "event", "formation", "side", "modifier")
 
-#: Decision sites of the front model (the same names as the batch core's).
-SITES = ("front/sector_strength", "front/strike_strength", "front/order_delay",
-         "front/order_effort", "front/speed_noise")
 
 
 @dataclass(frozen=True)
@@ -255,14 +254,17 @@ class FrontDesEngine:
         if not c.pause[d]:
             v = v + p.mopup_km_per_day * s.pocket
         gov0 = s.control0 == GOVERNMENT
-        nb_effort = self.topo.max_over_neighbours(np.where(gov0, 0.0, s.e_gov))
-        opp_attack = s.e_opp * np.where(fp, c.fp_support[d], 1.0)
-        v_opp = fr.advance_speed(fr.force_ratio(opp_attack, fr.garrison_defence(nb_effort, p)),
-                                 c.gov_posture_mult, c.terrain_mult, c.ground_factor[d], noise,
-                                 p.speed_scale * p.opp_speed_scale, p)
-        v = np.where(gov0, np.where(s.opp_front & (s.e_opp > 0), v_opp, 0.0), v)
+        v = np.where(gov0, 0.0, v)
+        if s.e_opp.any():  # a strike group is attacking today
+            nb_effort = self.topo.max_over_neighbours(np.where(gov0, 0.0, s.e_gov))
+            opp_attack = s.e_opp * np.where(fp, c.fp_support[d], 1.0)
+            v_opp = fr.advance_speed(
+                fr.force_ratio(opp_attack, fr.garrison_defence(nb_effort, p)),
+                c.gov_posture_mult, c.terrain_mult, c.ground_factor[d], noise,
+                p.speed_scale * p.opp_speed_scale, p)
+            v = np.where(gov0 & s.opp_front & (s.e_opp > 0), v_opp, v)
         falls, offset = fr.crossing(s.progress, v, c.depth_km)
-        s.progress += v
+        s.progress = np.minimum(s.progress + v, c.depth_km)
         return [(int(t), float(offset[t])) for t in np.flatnonzero(falls & (v > 0))]
 
     def _consequences(self) -> None:
@@ -279,7 +281,7 @@ class FrontDesEngine:
                       unit=c.forces.sectors[i], side="opposition")
         s.strength = s.strength * (1.0 - p.attack_loss_per_day_frac * s.attacking)
         s.share = share
-        s.record(share @ c.theatre.area_km2)
+        s.record(float(share @ c.theatre.area_km2))
 
     # -- run ---------------------------------------------------------------------------------
     def run(self) -> FrontReplicaResult:
@@ -298,6 +300,37 @@ def _first_open(objectives: NDArray[np.intp], open_: NDArray[np.bool_]) -> int:
         if t >= 0 and open_[t]:
             return int(t)
     return -1
+
+
+def run_front_des(c: FrontCampaign, seed: int, n: int, start: int = 0,
+                  watch: Sequence[Sequence[int]] = (),
+                  area_groups: Sequence[NDArray[np.bool_]] = (),
+                  record_control: bool = False) -> FrontChunk:
+    """Replicas ``start .. start + n - 1`` in the batch core's :class:`FrontChunk` form (the
+    same fields, so either engine's output feeds the same results code; the logs are dropped:
+    use :func:`run_front_replica` for them)."""
+    topo = Topology.of(c)
+    runs = [FrontDesEngine(c, seed, start + i, topo).run() for i in range(n)]
+    area = c.theatre.area_km2
+    ctl = np.array([r.control for r in runs], dtype=np.int8).reshape(n, c.n_days + 1, -1)
+    shares = np.array([r.gov_share for r in runs]).reshape(n, c.n_days + 1, -1)
+    groups = [np.asarray(m, dtype=float) * area for m in area_groups]
+    return FrontChunk(
+        start=start,
+        first_capture_day=np.array([r.first_capture_day for r in runs], np.int16).reshape(n, -1),
+        last_capture_day=np.array([r.last_capture_day for r in runs], np.int16).reshape(n, -1),
+        n_recaptures=np.array([r.n_recaptures for r in runs], np.int16).reshape(n, -1),
+        final_control=ctl[:, -1].copy(),
+        gov_area_km2=np.array([r.gov_area_km2 for r in runs], np.float32).reshape(n, -1),
+        held_count=(ctl == GOVERNMENT).sum(axis=0).astype(np.int32),
+        watch_day=np.array([[watch_day(r.control, w) for w in watch] for r in runs],
+                           np.int16).reshape(n, len(watch)),
+        group_area_km2=np.stack([shares @ g for g in groups], axis=1).astype(np.float32)
+        if groups else np.zeros((n, 0, c.n_days + 1), np.float32),
+        first_recapture_day=np.array([r.first_recapture_day for r in runs],
+                                     np.int16).reshape(n, -1),
+        control_by_day=ctl if record_control else None,
+    )
 
 
 def run_front_replica(campaign: FrontCampaign, seed: int, replica: int) -> FrontReplicaResult:

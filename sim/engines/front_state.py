@@ -151,6 +151,7 @@ class FrontState:
             ix = np.flatnonzero(c.order_k == k)
             orders_of.append(ix[np.argsort(c.order_day[ix], kind="stable")])
         spread = p.sector_strength_spread
+        delay = np.floor(delay_u * (p.start_delay_max_days + 1.0))
         return cls(
             control=control, control0=control.copy(), progress=progress, share=share,
             first=np.full(T, -1, np.int16), last=np.full(T, -1, np.int16),
@@ -159,7 +160,7 @@ class FrontState:
             sector=f.sector_nominal_k * (1.0 + spread * (2.0 * sector_u - 1.0)),
             cohesion=np.ones(len(f.sectors)),
             strike=o.strike_low_k + (o.strike_high_k - o.strike_low_k) * strike_u,
-            start_day=c.order_day + np.floor(delay_u * (p.start_delay_max_days + 1.0)),
+            start_day=c.order_day.astype(float) + delay,
             effort_mult=fr.lognormal_mult(effort_z, p.effort_sigma),
             orders_of=orders_of, order=np.full(K, -1, np.intp), objective=np.full(K, -1, np.intp),
             fp_share=np.zeros(K), attacking=np.zeros(K, bool), e_gov=np.zeros(T),
