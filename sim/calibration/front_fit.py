@@ -1,0 +1,118 @@
+"""A quick point fit of the front model's free parameters, and its headline scores.
+
+Optuna (TPE, seeded) searches the ten free fields of :class:`FrontParams` within their validated
+ranges (log scale where the prior is lognormal) to minimise the calibration objective of
+:mod:`sim.calibration.objective` (the same targets and terms as the first model's fit). Every
+trial runs the same replicas with the same seed: common random numbers, so differences between
+trials are differences of parameters, not of dice. This is a point fit for comparison with the
+first model, not the posterior the issue asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from sim import scoring
+from sim.calibration.calibrate import naive_distances
+from sim.calibration.objective import Simulated, idlib_mask, objective, term_scores
+from sim.calibration.targets import Targets
+from sim.engines.front_batch import run_front_batch
+from sim.model.front_campaign import FrontCampaign, make_front_campaign
+from sim.model.front_params import PRIORS, FrontParams, bounds
+from sim.run import build_campaign
+from sim.scenario import Scenario
+
+
+@dataclass
+class FrontRun:
+    """Scoring inputs plus what the front model's summary needs beyond them."""
+
+    sim: Simulated
+    final_control: np.ndarray
+    campaign: FrontCampaign
+
+
+def front_campaign(scenario: Scenario, params: FrontParams) -> FrontCampaign:
+    """The front campaign of ``scenario`` (its forces, modifiers and period) with ``params``."""
+    c = build_campaign(scenario)
+    return make_front_campaign(c.theatre, c.forces, params, c.modifiers, c.start, c.end)
+
+
+def simulate_front(c: FrontCampaign, n: int, seed: int) -> FrontRun:
+    """Run ``n`` replicas on the front core and collect what scoring needs."""
+    mask = idlib_mask(c.theatre)
+    chunks = list(run_front_batch(c, seed, n, area_groups=[mask]))
+    sim = Simulated(
+        first_days=np.concatenate([x.first_capture_day for x in chunks]),
+        n_recaptures=np.concatenate([x.n_recaptures for x in chunks]),
+        gov_area=np.concatenate([x.gov_area_km2 for x in chunks]),
+        held_count=np.sum([x.held_count for x in chunks], axis=0, dtype=np.int64),
+        idlib_area=np.concatenate([x.group_area_km2[:, 0] for x in chunks]),
+        horizon=c.n_days,
+        idlib_total_km2=float(c.theatre.area_km2[mask].sum()),
+    )
+    return FrontRun(sim, np.concatenate([x.final_control for x in chunks]), c)
+
+
+def _suggest(trial: optuna.Trial) -> FrontParams:
+    values = {}
+    for name, prior in PRIORS.items():
+        lo, hi = bounds(name)
+        log = prior.kind == "lognormal" and lo > 0
+        values[name] = trial.suggest_float(name, lo, hi, log=log)
+    return FrontParams(**values)
+
+
+def fit_front(scenario: Scenario, targets: Targets, trials: int, replicas: int,
+              seed: int) -> optuna.Study:
+    """Minimise the objective over the free parameters (TPE seeded with ``seed``)."""
+    base = build_campaign(scenario)
+
+    def run(trial: optuna.Trial) -> float:
+        p = _suggest(trial)
+        c = make_front_campaign(base.theatre, base.forces, p, base.modifiers, base.start,
+                                base.end)
+        out = simulate_front(c, replicas, seed)
+        return objective(term_scores(out.sim, targets, np.random.default_rng(seed)))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial({k: float(getattr(FrontParams(), k)) for k in PRIORS})
+    study.optimize(run, n_trials=trials)
+    return study
+
+
+def summary(run: FrontRun, targets: Targets, seed: int = 0) -> dict[str, Any]:
+    """Headline scores: CRPS, error of the median, 50/80 % coverage, skill against the naive
+    model (point-date targets); objective; Saraqib lost and lost-then-retaken shares; captured
+    area at the end of the run (km², quantiles)."""
+    sim, c = run.sim, run.campaign
+    th = c.theatre
+    cap = targets.captures
+    date_t = cap[(cap["kind"] == "date") & (cap["day"] < sim.horizon)]
+    nodes = date_t["node"].to_numpy(int)
+    y = date_t["day"].to_numpy(int)
+    table = scoring.score_table(sim.first_days[:, nodes], y, sim.horizon,
+                                np.random.default_rng(seed), names=list(date_t["town"]),
+                                phase=list(date_t["phase"]), weight=date_t["weight"].to_numpy())
+    dist = naive_distances(th)
+    speed = scoring.fit_naive_speed(dist[nodes], y, sim.horizon)
+    out: dict[str, Any] = scoring.summarise(
+        table, naive_crps=scoring.naive_crps(dist[nodes], y, speed, sim.horizon))
+    out["objective_days"] = objective(term_scores(sim, targets, np.random.default_rng(seed)))
+    sar = th.resolve("Saraqib")
+    lost = sim.n_recaptures[:, sar] > 0
+    out["saraqib_lost_share"] = float(lost.mean())
+    out["saraqib_lost_and_retaken_share"] = float((lost & (run.final_control[:, sar] == 1))
+                                                  .mean())
+    gained = sim.gov_area[:, -1] - sim.gov_area[:, 0]
+    out["captured_area_end_km2"] = {f"q{q}": float(np.quantile(gained, q / 100))
+                                    for q in (10, 50, 90)}
+    out["worst_towns"] = (table.sort_values("crps_days", ascending=False)
+                          [["town", "y", "median_day", "crps_days"]].head(8)
+                          .to_dict(orient="records"))
+    return out
