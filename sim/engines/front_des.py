@@ -94,6 +94,8 @@ class FrontDesEngine:
             #    pre-empts every unit's attack
             for event, name in self.topo.calendar.get(d, ()):
                 self._log(event, modifier=name)
+            for j in np.flatnonzero(c.strike_window[:, 1] == d):
+                self._log("strike_over", unit=c.orders.strike_names[j], side="opposition")
             if c.pause[d] and (d == 0 or not c.pause[d - 1]):
                 end = d + int(np.argmin(np.append(c.pause[d:], False)))
                 self._log("pause", modifier="ceasefire")
@@ -204,7 +206,6 @@ class FrontDesEngine:
                 paused_until = stop.cause.end
                 self._log("paused", unit=name, side="opposition", modifier="ceasefire")
                 day = max(day, paused_until)
-        self._log("strike_over", unit=name, side="opposition")
 
     def crossing(self, t: int, offset: float) -> simpy.events.ProcessGenerator:
         """Town ``t`` changes hands ``offset`` days into the day (docs/MODEL.md step 8)."""
