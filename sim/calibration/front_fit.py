@@ -116,3 +116,43 @@ def summary(run: FrontRun, targets: Targets, seed: int = 0) -> dict[str, Any]:
                           [["town", "y", "median_day", "crps_days"]].head(8)
                           .to_dict(orient="records"))
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sim.calibration.front_fit --out FILE``: the quick fit, written as JSON."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from sim.outputs import atomic_write_text
+    from sim.scenario import load_scenario
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scenario", default="scenarios/baseline.yaml")
+    ap.add_argument("--trials", type=int, default=150)
+    ap.add_argument("--replicas", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=20200306)
+    ap.add_argument("--score-replicas", type=int, default=4096)
+    ap.add_argument("--score-seed", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    sc = load_scenario(a.scenario)
+    from sim.calibration.targets import build_targets
+
+    c = front_campaign(sc, FrontParams())
+    targets = build_targets(c.theatre)
+    study = fit_front(sc, targets, a.trials, a.replicas, a.seed)
+    best = FrontParams(**study.best_params)
+    report = summary(simulate_front(front_campaign(sc, best), a.score_replicas, a.score_seed),
+                     targets)
+    record = {"config": {k: v for k, v in vars(a).items() if k != "out"},
+              "best_objective_days": study.best_value, "fitted": study.best_params,
+              "at_bound": [k for k, v in study.best_params.items()
+                           if min(abs(v - b) for b in bounds(k)) <= 0.05 * (bounds(k)[1]
+                                                                          - bounds(k)[0])],
+              "scores": report}
+    atomic_write_text(Path(a.out), json.dumps(record, indent=1, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
