@@ -67,6 +67,20 @@ def _suggest(trial: optuna.Trial) -> FrontParams:
     return FrontParams(**values)
 
 
+def _scale(name: str, value: float) -> float:
+    """Position of ``value`` in the field's range, 0..1, on the scale the search used."""
+    lo, hi = bounds(name)
+    if PRIORS[name].kind == "lognormal" and lo > 0:
+        return float(np.log(value / lo) / np.log(hi / lo))
+    return (value - lo) / (hi - lo)
+
+
+def near_bound(values: dict[str, float], margin: float = 0.05) -> list[str]:
+    """Free parameters within ``margin`` of either end of their range (on the search scale): a
+    fitted value there suggests the model wants something its range forbids."""
+    return [k for k, v in values.items() if min(_scale(k, v), 1 - _scale(k, v)) <= margin]
+
+
 def fit_front(scenario: Scenario, targets: Targets, trials: int, replicas: int,
               seed: int) -> optuna.Study:
     """Minimise the objective over the free parameters (TPE seeded with ``seed``)."""
@@ -147,9 +161,7 @@ def main(argv: list[str] | None = None) -> None:
                      targets)
     record = {"config": {k: v for k, v in vars(a).items() if k != "out"},
               "best_objective_days": study.best_value, "fitted": study.best_params,
-              "at_bound": [k for k, v in study.best_params.items()
-                           if min(abs(v - b) for b in bounds(k)) <= 0.05 * (bounds(k)[1]
-                                                                          - bounds(k)[0])],
+              "near_bound": near_bound(study.best_params),
               "scores": report}
     atomic_write_text(Path(a.out), json.dumps(record, indent=1, default=float) + "\n")
 
