@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.engines.batch import BLOCK
-from sim.engines.front_batch import _Segments, run_chunk, run_front_batch
+from sim.engines.front_batch import _Graph, _Segments, run_chunk, run_front_batch
 from sim.model import front_rates as fr
 from sim.model.forces import load_forces
 from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
@@ -150,3 +150,23 @@ def test_segmented_softmax_equals_the_shared_rate_function() -> None:
     got = seg.softmax(np.where(front[r, t], dist[r, t], np.inf), 7.0)
     want = fr.effort_weights(dist, front, 7.0)[r, t]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 13, 70])
+def test_packed_neighbour_tests_agree_with_networkx(campaign: FrontCampaign, n: int) -> None:
+    g = _Graph(campaign)
+    graph = campaign.theatre.graph
+    rng = np.random.default_rng(n)
+    mask = rng.random((n, campaign.n_towns)) < 0.6
+    seeds = np.zeros(campaign.n_towns, bool)
+    seeds[rng.choice(campaign.n_towns, 3, replace=False)] = True
+    np.testing.assert_array_equal(g.unpack(g.pack(mask), n), mask)
+    near = g.any_neighbour(mask)
+    reach = g.reach(mask, seeds[None, :])
+    for r in range(n):
+        for t in range(campaign.n_towns):
+            assert near[r, t] == any(mask[r, u] for u in graph.neighbors(t))
+        sub = graph.subgraph([int(t) for t in np.flatnonzero(mask[r])])
+        linked = set().union(*(cc for cc in nx.connected_components(sub)
+                               if any(seeds[u] for u in cc)))
+        np.testing.assert_array_equal(reach[r], [t in linked for t in range(campaign.n_towns)])

@@ -67,6 +67,20 @@ def _suggest(trial: optuna.Trial) -> FrontParams:
     return FrontParams(**values)
 
 
+def _scale(name: str, value: float) -> float:
+    """Position of ``value`` in the field's range, 0..1, on the scale the search used."""
+    lo, hi = bounds(name)
+    if PRIORS[name].kind == "lognormal" and lo > 0:
+        return float(np.log(value / lo) / np.log(hi / lo))
+    return (value - lo) / (hi - lo)
+
+
+def near_bound(values: dict[str, float], margin: float = 0.05) -> list[str]:
+    """Free parameters within ``margin`` of either end of their range (on the search scale): a
+    fitted value there suggests the model wants something its range forbids."""
+    return [k for k, v in values.items() if min(_scale(k, v), 1 - _scale(k, v)) <= margin]
+
+
 def fit_front(scenario: Scenario, targets: Targets, trials: int, replicas: int,
               seed: int) -> optuna.Study:
     """Minimise the objective over the free parameters (TPE seeded with ``seed``)."""
@@ -116,3 +130,41 @@ def summary(run: FrontRun, targets: Targets, seed: int = 0) -> dict[str, Any]:
                           [["town", "y", "median_day", "crps_days"]].head(8)
                           .to_dict(orient="records"))
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sim.calibration.front_fit --out FILE``: the quick fit, written as JSON."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from sim.outputs import atomic_write_text
+    from sim.scenario import load_scenario
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--scenario", default="scenarios/baseline.yaml")
+    ap.add_argument("--trials", type=int, default=150)
+    ap.add_argument("--replicas", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=20200306)
+    ap.add_argument("--score-replicas", type=int, default=4096)
+    ap.add_argument("--score-seed", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    sc = load_scenario(a.scenario)
+    from sim.calibration.targets import build_targets
+
+    c = front_campaign(sc, FrontParams())
+    targets = build_targets(c.theatre)
+    study = fit_front(sc, targets, a.trials, a.replicas, a.seed)
+    best = FrontParams(**study.best_params)
+    report = summary(simulate_front(front_campaign(sc, best), a.score_replicas, a.score_seed),
+                     targets)
+    record = {"config": {k: v for k, v in vars(a).items() if k != "out"},
+              "best_objective_days": study.best_value, "fitted": study.best_params,
+              "near_bound": near_bound(study.best_params),
+              "scores": report}
+    atomic_write_text(Path(a.out), json.dumps(record, indent=1, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
 from sim.engines.batch import BLOCK, BatchChunk
 from sim.engines.streams import stream
@@ -77,10 +78,18 @@ class _Draws:
                  for g in self.gens[site]]
         return np.concatenate(parts)[:self.n]
 
-    def noise_z(self) -> NDArray[np.float32]:
-        parts = [g.standard_normal((BLOCK, self.width), dtype=np.float32)
+    def noise_u(self) -> NDArray[np.float32]:
+        """Today's uniforms of the speed noise, one per replica and town. They are turned into
+        normals only where used (:func:`_normal`): uniform draws are several times cheaper."""
+        parts = [g.random((BLOCK, self.width), dtype=np.float32)
                  for g in self.gens["front/speed_noise"]]
         return np.concatenate(parts)[:self.n]
+
+
+def _normal(u: NDArray[np.float32]) -> F64:
+    """Standard normal quantile of float32 uniforms on ``[0, 1)`` in steps of 2**-24, taken at
+    the midpoint of each step so that it is always finite."""
+    return np.asarray(ndtri(u.astype(np.float64) + 2.0 ** -25))
 
 
 class _Graph:
@@ -98,17 +107,32 @@ class _Graph:
 
     @staticmethod
     def pack(mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
-        pk = np.packbits(mask, axis=0)
-        return np.concatenate([pk, np.zeros((pk.shape[0], 1), np.uint8)], axis=1)
+        """Bit ``i`` of byte ``(r, t)`` is ``mask[8r + i, t]``; one zero column is appended.
+        (Shifts of eight strided slices: several times faster than ``np.packbits(axis=0)``.)"""
+        n, T = mask.shape
+        m = np.zeros((-(-n // 8) * 8, T + 1), dtype=np.uint8)
+        m[:n, :T] = mask
+        out = m[0::8].copy()
+        for i in range(1, 8):
+            out |= m[i::8] << i
+        return out
+
+    @staticmethod
+    def unpack(pk: NDArray[np.uint8], n: int) -> NDArray[np.bool_]:
+        """Inverse of :meth:`pack` (without the zero column)."""
+        out = np.empty((pk.shape[0] * 8, pk.shape[1] - 1), dtype=bool)
+        for i in range(8):
+            out[i::8] = (pk[:, :-1] >> i) & 1
+        return out[:n]
 
     def _spread(self, pk: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        out = np.bitwise_or.reduce(pk[:, self.nbr_pad], axis=2)
-        return np.concatenate([out, np.zeros((out.shape[0], 1), np.uint8)], axis=1)
+        out = np.zeros_like(pk)  # the padding column stays empty
+        out[:, :-1] = np.bitwise_or.reduce(pk[:, self.nbr_pad], axis=2)
+        return out
 
     def any_neighbour(self, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Per replica, does some neighbour of each town satisfy ``mask``?"""
-        out = self._spread(self.pack(mask))[:, :-1]
-        return np.unpackbits(out, axis=0, count=mask.shape[0]).view(bool)
+        return self.unpack(self._spread(self.pack(mask)), mask.shape[0])
 
     def reach(self, inside: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:
         """Towns of ``inside`` connected through ``inside`` to a town of ``seeds & inside``."""
@@ -117,7 +141,7 @@ class _Graph:
         while True:
             grown = ins & (r | self._spread(r))
             if np.array_equal(grown, r):
-                return np.unpackbits(r[:, :-1], axis=0, count=inside.shape[0]).view(bool)
+                return self.unpack(r, inside.shape[0])
             r = grown
 
 
@@ -195,7 +219,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
         history[:, 0] = control
 
     for d in range(D):
-        z = u.noise_z()  # drawn every day whatever the state (common random numbers)
+        z = u.noise_u()  # drawn every day whatever the state (common random numbers)
         # 1-3. state at 00:00, calendar, reinforcements
         gov0 = control == GOVERNMENT
         opp0 = ~gov0
@@ -237,7 +261,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
             attacking[:, k] = np.bincount(rg, weights=w, minlength=n) > 0
             fp_share[:, k] = np.bincount(rg, weights=w * fp_d[tg], minlength=n)
         # 7. rates: government advance, mop-up, strike groups
-        z_g = z[rg, tg]
+        z_g = _normal(z[rg, tg])
         v_g = np.where(on_front, _gov_speed(c, d, rg, tg, e_g, sector, cohesion, first, z_g),
                        0.0) + np.where(pocket[rg, tg], p.mopup_km_per_day, 0.0)
         rq, tq, v_q = _strikes(c, d, g, gov0, opp0, rg, tg, e_g, strike, z, rows) \
@@ -306,7 +330,7 @@ def _objective(table: NDArray[np.intp], cur: NDArray[np.intp], held: NDArray[np.
 
 def _gov_speed(c: FrontCampaign, d: int, r: NDArray[np.intp], t: NDArray[np.intp], e: F64,
                sector: F64, cohesion: F64, first: NDArray[np.int16],
-               z: NDArray[np.float32]) -> F64:
+               z: F64) -> F64:
     """Government advance (km/day) on frontier entries ``(r, t)`` with effort ``e``."""
     p, fp = c.params, c.in_fp[d][t]
     s = c.sector_of[t]
@@ -351,7 +375,7 @@ def _strikes(c: FrontCampaign, d: int, g: _Graph, gov0: NDArray[np.bool_],
     attack = e_q * np.where(fp, c.fp_support[d], 1.0)
     v = fr.advance_speed(fr.force_ratio(attack, fr.garrison_defence(nb_effort, p)),
                          c.gov_posture_mult[tq], c.terrain_mult[tq], c.ground_factor[d],
-                         fr.lognormal_mult(z[rq, tq], p.speed_noise_sigma),
+                         fr.lognormal_mult(_normal(z[rq, tq]), p.speed_noise_sigma),
                          p.speed_scale * p.opp_speed_scale, p)
     return rq, tq, v
 

@@ -1,0 +1,115 @@
+"""The front campaign: posture rule, Turkish footprint, calendar, and loader errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.errors import DataError
+from sim.model.forces import load_forces
+from sim.model.front_campaign import (
+    FORTIFIED,
+    HASTY,
+    PREPARED,
+    front_line,
+    load_front_orders,
+    make_front_campaign,
+    posture_of,
+)
+from sim.model.front_params import FrontParams
+from sim.model.modifiers import Modifier
+from sim.theatre import Theatre
+from sim.theatre.tables import seeds_dir
+from sim.theatre.theatre import GOVERNMENT
+
+START = dt.date(2019, 12, 19)
+
+
+def test_posture_follows_the_stated_rule(theatre: Theatre) -> None:
+    p = FrontParams()
+    post = posture_of(theatre, p)
+    front = front_line(theatre)
+    aleppo = theatre.xy_km[theatre.resolve("Aleppo")]
+    dist = np.hypot(*(theatre.xy_km - aleppo).T)
+    assert (post[~front] == HASTY).all()
+    assert (post[front & (dist <= p.fortified_radius_km)] == FORTIFIED).all()
+    assert (post[front & (dist > p.fortified_radius_km)] == PREPARED).all()
+    assert post[theatre.resolve("Khan al-Asal")] == FORTIFIED
+    for i in np.flatnonzero(front):  # every front town borders a government town
+        assert any(theatre.initial_control[j] == GOVERNMENT for j in theatre.graph.neighbors(i))
+
+
+def test_footprint_appears_with_each_post_and_only_with_the_posts_lever(theatre: Theatre) -> None:
+    fo = load_forces(theatre)
+    posts = Modifier(name="posts", kind="observation_posts", start=START)
+    c = make_front_campaign(theatre, fo, FrontParams(footprint_km=1.0), [posts])
+    bal = theatre.resolve("Balyun")
+    day = (dt.date(2020, 2, 27) - START).days  # the Balyun post's establishment date
+    assert c.in_fp[day, bal] and not c.in_fp[day - 1, bal]
+    off = make_front_campaign(theatre, fo, FrontParams(footprint_km=1.0), [])
+    assert not off.in_fp.any()
+    wide = make_front_campaign(theatre, fo, FrontParams(footprint_km=30.0), [posts])
+    assert wide.in_fp.sum() > c.in_fp.sum()
+
+
+def test_modifiers_take_effect_at_00_00_of_their_dates(theatre: Theatre) -> None:
+    fo = load_forces(theatre)
+    mods = [Modifier(name="cf", kind="ceasefire", start=dt.date(2020, 1, 12),
+                     end=dt.date(2020, 1, 24)),
+            Modifier(name="air", kind="russian_air", start=START, params={"sorties": 1.5}),
+            Modifier(name="ss", kind="spring_shield", start=dt.date(2020, 2, 27),
+                     params={"air_denial": 0.5})]
+    c = make_front_campaign(theatre, fo, modifiers=mods)
+    a, b = (dt.date(2020, 1, 12) - START).days, (dt.date(2020, 1, 24) - START).days
+    assert not c.pause[a - 1] and c.pause[a] and c.pause[b - 1] and not c.pause[b]
+    assert (c.sorties == 1.5).all()
+    ss = (dt.date(2020, 2, 27) - START).days
+    assert c.fp_denial[ss - 1] == 0.0 and c.fp_denial[ss] == 0.5
+    off = make_front_campaign(theatre, fo, modifiers=[m.model_copy(update={"enabled": False})
+                                                      for m in mods])
+    assert not off.pause.any() and not off.sorties.any() and not off.fp_denial.any()
+
+
+def test_breach_orders_open_the_recorded_days(theatre: Theatre) -> None:
+    fo = load_forces(theatre)
+    c = make_front_campaign(theatre, fo)
+    k = fo.formations.index("5th_Corps")
+    days = np.flatnonzero(c.breach[k])
+    assert list(days) == [(dt.date(2020, 1, 15) - START).days, (dt.date(2020, 1, 16) - START).days]
+
+
+def _copy_seeds(tmp_path: Path) -> Path:
+    root = tmp_path / "seeds"
+    shutil.copytree(seeds_dir(), root)
+    return root
+
+
+def test_an_unknown_sector_is_named_with_a_suggestion(theatre: Theatre, tmp_path: Path) -> None:
+    root = _copy_seeds(tmp_path)
+    path = root / "strike_orders.csv"
+    path.write_text(path.read_text().replace(",saraqib_m5,", ",saraqb_m5,", 1))
+    with pytest.raises(DataError) as err:
+        load_front_orders(theatre, load_forces(theatre), root)
+    msg = str(err.value)
+    assert "strike_orders.csv" in msg and "sector" in msg and "saraqb_m5" in msg
+    assert "saraqib_m5" in msg
+
+
+def test_an_unknown_objective_is_named(theatre: Theatre, tmp_path: Path) -> None:
+    root = _copy_seeds(tmp_path)
+    path = root / "strike_orders.csv"
+    path.write_text(path.read_text().replace("|Saraqib,", "|Saraqibb,", 1))
+    with pytest.raises(DataError, match="Saraqibb"):
+        load_front_orders(theatre, load_forces(theatre), root)
+
+
+def test_a_breach_of_an_unknown_formation_is_named(theatre: Theatre, tmp_path: Path) -> None:
+    root = _copy_seeds(tmp_path)
+    path = root / "breaches.csv"
+    path.write_text(path.read_text().replace("5th_Corps,", "5th_Corp,", 1))
+    with pytest.raises(DataError, match="5th_Corp"):
+        load_front_orders(theatre, load_forces(theatre), root)
