@@ -183,53 +183,59 @@ def test_recaptures_happen_only_while_a_strike_order_is_in_force(
             assert any(d in w for w in windows), d
 
 
-def _retaken_prepared_town(theatre: Theatre) -> tuple[FrontCampaign, int, float]:
-    """A campaign without speed noise, a *prepared* 18 Dec front town, and the government
-    speed on it that docs/MODEL.md ("Posture", step 7) gives with effort 5 on day 0 against a
-    sector at full cohesion, whatever the town's history (the design has no rule for towns the
-    opposition retook)."""
-    fo = load_forces(theatre)
-    c = make_front_campaign(theatre, fo, FrontParams(speed_noise_sigma=0.0))
-    t = int(np.flatnonzero(c.posture_mult == c.params.posture_factor["prepared"])[0])
+def _design_speed(c: FrontCampaign, t: int, posture: str) -> float:
+    """Government speed on town ``t`` by docs/MODEL.md step 7: effort 5 on day 0, sector at its
+    nominal strength and full cohesion, no speed noise, defender ``posture``."""
     sec = c.sector_of[t]
-    sector = fo.sector_nominal_k.astype(float)
     attack = fr.attack_power(5.0, c.sorties[0], c.air_factor[0], c.fp_denial[0] * c.in_fp[0, t],
                              c.params)
-    defence = fr.sector_defence(sector[sec], 1.0, c.towns0[sec],
+    defence = fr.sector_defence(c.forces.sector_nominal_k[sec], 1.0, c.towns0[sec],
                                 c.fp_defence[0] if c.in_fp[0, t] else 1.0)
-    v = fr.advance_speed(fr.force_ratio(attack, defence), c.posture_mult[t], c.terrain_mult[t],
-                         c.ground_factor[0], 1.0, c.params.speed_scale, c.params)
-    return c, t, float(v)
+    v = fr.advance_speed(fr.force_ratio(attack, defence), c.params.posture_factor[posture],
+                         c.terrain_mult[t], c.ground_factor[0], 1.0, c.params.speed_scale,
+                         c.params)
+    return float(v)
 
 
-def test_a_retaken_town_keeps_its_designed_posture_in_the_simpy_engine(
-        theatre: Theatre) -> None:
-    c, t, want = _retaken_prepared_town(theatre)
+@pytest.fixture(scope="module")
+def quiet(theatre: Theatre) -> tuple[FrontCampaign, int]:
+    """A campaign without speed noise and a *prepared* 18 Dec front town."""
+    c = make_front_campaign(theatre, load_forces(theatre), FrontParams(speed_noise_sigma=0.0))
+    prepared = np.flatnonzero(c.posture_mult == c.params.posture_factor["prepared"])
+    return c, int(prepared[0])
+
+
+@pytest.mark.parametrize(("retaken", "posture"), [(False, "prepared"), (True, "hasty")])
+def test_posture_of_a_front_town_in_the_simpy_engine(quiet: tuple[FrontCampaign, int],
+                                                     retaken: bool, posture: str) -> None:
+    """docs/MODEL.md, "Posture": an 18 Dec front town defends *prepared*, and *hasty* once the
+    opposition has retaken it from the government."""
+    c, t = quiet
     eng = FrontDesEngine(c, 1, 0)
     s = eng.s
     s.sector = c.forces.sector_nominal_k.astype(float).copy()
-    s.first[t] = 0  # taken by the government once, and retaken since
+    s.first[t] = 0 if retaken else -1
     s.control0 = s.control.copy()
     eng._frontiers()
     assert s.frontier[t]
     s.e_gov[:] = 0.0
     s.e_gov[t] = 5.0
     eng._advance(0)
-    assert want < c.depth_km[t]
+    want = _design_speed(c, t, posture)
+    assert 0 < want < c.depth_km[t]
     assert s.progress[t] == pytest.approx(want, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "front_batch._gov_speed defends a town the opposition retook as *hasty* "
-    "(`routed | (first >= 0)`); docs/MODEL.md gives it its 18 Dec posture: the batch core "
-    "departs from the written design (reported to the coordinator)"))
-def test_a_retaken_town_keeps_its_designed_posture_in_the_batch_core(theatre: Theatre) -> None:
+@pytest.mark.parametrize(("retaken", "posture"), [(False, "prepared"), (True, "hasty")])
+def test_posture_of_a_front_town_in_the_batch_core(quiet: tuple[FrontCampaign, int],
+                                                   retaken: bool, posture: str) -> None:
+    """The same rule in the batch core's rate step (the two engines must agree on it)."""
     from sim.engines.front_batch import _gov_speed
 
-    c, t, want = _retaken_prepared_town(theatre)
-    one = np.array([0])
-    got = _gov_speed(c, 0, one, np.array([t]), np.array([5.0]),
+    c, t = quiet
+    got = _gov_speed(c, 0, np.array([0]), np.array([t]), np.array([5.0]),
                      c.forces.sector_nominal_k.astype(float)[None, :],
-                     np.ones((1, len(c.forces.sectors))), np.full((1, c.n_towns), 0, np.int16),
-                     np.zeros((1, 1), np.float32)[:, 0])
-    assert got[0] == pytest.approx(want, rel=1e-12)
+                     np.ones((1, len(c.forces.sectors))),
+                     np.full((1, c.n_towns), 0 if retaken else -1, np.int16),
+                     np.zeros(1))
+    assert got[0] == pytest.approx(_design_speed(c, t, posture), rel=1e-12)

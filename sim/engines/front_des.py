@@ -247,8 +247,9 @@ class FrontDesEngine:
         attack = fr.attack_power(s.e_gov, c.sorties[d], c.air_factor[d], c.fp_denial[d] * fp, p)
         defence = fr.sector_defence(s.sector[sec], s.cohesion[sec], c.towns0[sec],
                                     np.where(fp, c.fp_defence[d], 1.0))
-        routed = (s.cohesion < p.rout_cohesion)[sec]
-        posture = np.where(routed, p.posture_factor["hasty"], c.posture_mult)
+        # hasty: a routed sector's towns, and towns the opposition retook (docs/MODEL.md)
+        hasty = (s.cohesion < p.rout_cohesion)[sec] | (s.first >= 0)
+        posture = np.where(hasty, p.posture_factor["hasty"], c.posture_mult)
         v_gov = fr.advance_speed(fr.force_ratio(attack, defence), posture, c.terrain_mult,
                                  c.ground_factor[d], noise, p.speed_scale, p)
         v = np.where(s.frontier, v_gov, 0.0)
