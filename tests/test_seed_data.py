@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import re
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -335,3 +337,47 @@ def test_no_recorded_capture_is_hidden_behind_a_government_node(theatre) -> None
         if node is not None and theatre.initial_control[node] == 1:
             hidden.append((e.date.isoformat(), e.place, theatre.names[node]))
     assert not hidden, hidden
+
+
+# ---------------------------------------------------------------------------- machine paths
+
+#: Absolute paths of a particular machine (the one the data were curated on, a home folder, a
+#: temporary folder). Tracked files cite shared material by its own name instead.
+MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|Users|root|mnt|tmp)/|\b[A-Za-z]:\\Users\\")
+CHECKED_FOLDERS = ("seeds", "sim", "calibration", "scenarios", "docs")
+BINARY_SUFFIXES = {".png", ".parquet", ".pyc", ".ipynb_checkpoints"}
+
+
+def _tracked_files(repo: Path) -> list[Path]:
+    """Files of CHECKED_FOLDERS that git tracks (every file in them outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", *CHECKED_FOLDERS],
+            cwd=repo, capture_output=True, check=True,
+        ).stdout.decode()
+        files = [repo / f for f in out.split("\0") if f]
+    except (OSError, subprocess.CalledProcessError):
+        files = [p for d in CHECKED_FOLDERS for p in (repo / d).rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts]
+    return [f for f in files if f.suffix not in BINARY_SUFFIXES]
+
+
+def test_no_tracked_file_cites_a_machine_path() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    files = _tracked_files(repo)
+    assert any(f.name == "initial_control.csv" for f in files)
+    assert len(files) > 30
+    hits = []
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for m in MACHINE_PATH.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            hits.append(f"{f.relative_to(repo)}:{line}: {m.group(0)!r}")
+    assert not hits, "\n".join(hits)
+
+
+def test_machine_path_pattern_spares_urls_and_relative_paths() -> None:
+    assert MACHINE_PATH.search("copy of `/work/shared/seed/x.txt`")
+    assert MACHINE_PATH.search("source,/home/me/data.csv")
+    assert not MACHINE_PATH.search("https://example.org/work/page and https://x.org/home/")
+    assert not MACHINE_PATH.search("the shared `data/initial_control.csv`; ../shared/docs")
