@@ -68,6 +68,11 @@ def test_chunk_form_holds_the_same_replicas(campaign: FrontCampaign,
                                   (chunk.control_by_day == GOVERNMENT).sum(axis=0))
 
 
+def test_a_negative_replica_range_is_refused(campaign: FrontCampaign) -> None:
+    with pytest.raises(ValueError, match="must be >= 0"):
+        run_front_des(campaign, 7, -1)
+
+
 def test_records_agree_with_the_daily_control(runs: list[FrontReplicaResult]) -> None:
     for r in runs:
         hist = r.control

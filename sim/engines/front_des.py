@@ -311,6 +311,8 @@ def run_front_des(c: FrontCampaign, seed: int, n: int, start: int = 0,
     """Replicas ``start .. start + n - 1`` in the batch core's :class:`FrontChunk` form (the
     same fields, so either engine's output feeds the same results code; the logs are dropped:
     use :func:`run_front_replica` for them)."""
+    if n < 0 or start < 0:
+        raise ValueError(f"replicas {start} .. {start} + {n}: start and n must be >= 0")
     topo = Topology.of(c)
     runs = [FrontDesEngine(c, seed, start + i, topo).run() for i in range(n)]
     area = c.theatre.area_km2
