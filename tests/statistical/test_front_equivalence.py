@@ -20,17 +20,18 @@ passes if nothing is rejected. The procedure can fail: ``test_detects_a_perturbe
 the batch core a 20 % faster advance (``speed_scale`` x 1.2) and requires a rejection.
 
 Figures measured with the seeds fixed here (N_DES = 300, N_BATCH = 2048; smallest Holm-adjusted
-p-value over the family, family size m in brackets; FrontParams defaults):
+p-value over the family, family size m in brackets; FrontParams defaults, theatre of main on
+30 Nov with seeds/posture.csv present but not yet used by the front model's posture rule):
 
-* engines, same model: baseline 1.0 (m = 304; smallest raw p 0.04), air off 1.0 (283; 0.016),
-  Turkey off 1.0 (283; 0.010);
-* batch core perturbed, baseline: speed_scale x1.05: 1.0; x1.1: 0.0097; x1.2: 1.3e-9 (the
-  asserted check); opp_speed_scale x1.1: 1.0; x1.2: 7.5e-4. So the tests detect an error of
-  ~15-20 % in the government's advance rate and ~20 % in the strike groups';
-* counterfactuals against the baseline: air off 1.5e-50, Turkey off 4.4e-70.
+* engines, same model: baseline 1.0 (m = 318; smallest raw p 0.0046), air off 1.0 (292;
+  0.0036), Turkey off 1.0 (290; 0.017);
+* batch core perturbed, baseline: speed_scale x1.05: 1.0; x1.1: 0.0037; x1.2: 8.2e-12 (the
+  asserted check); opp_speed_scale x1.1: 0.067; x1.2: 2.6e-7. So the tests detect an error of
+  ~10-20 % in the government's advance rate and ~20 % in the strike groups';
+* counterfactuals against the baseline: air off 3.3e-63, Turkey off 5.9e-82.
 
-Cost: about 63 s of CPU for the three settings (SimPy engine ~45 ms a replica, batch core ~1 ms),
-~75 s for the file; wall time is longer when the machine is shared.
+Cost: about 50-63 s of CPU for the three settings (SimPy engine ~45 ms a replica, batch core ~1 ms),
+~65-80 s for the file; wall time is longer when the machine is shared (~200 s at load 8 on 2 cores).
 """
 
 from __future__ import annotations
