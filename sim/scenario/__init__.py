@@ -21,7 +21,7 @@ from sim.scenario.schema import (
     Scenario,
     SectorOverride,
 )
-from sim.scenario.yamlread import ALIAS_BUDGET, MAX_DEPTH, MAX_FILE_BYTES
+from sim.scenario.yamlread import ALIAS_BUDGET, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 __all__ = [
     "ALIAS_BUDGET",
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_CHAIN",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_NODES",
     "ForceOverrides",
     "FormationOverride",
     "OrderOverride",

@@ -25,6 +25,7 @@ MAX_ERRORS = 10
 """Errors shown per file; the rest are counted."""
 
 _Err = tuple[str, int, str]  # file, line, message
+_FIELDS = frozenset(Scenario.model_fields) - {"source_file"}
 
 
 def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
@@ -109,12 +110,7 @@ def _chain(path: Path) -> list[Document]:
             raise _at(link, f"cycle: {show_path(resolved)} is already in the chain")
         if len(docs) >= MAX_CHAIN:
             raise _at(link, f"an extends chain is at most {MAX_CHAIN} files long")
-        doc = read_yaml(resolved)
-        if isinstance(doc.data, dict) and doc.data and not set(doc.data) & set(
-                Scenario.model_fields):
-            # Not a scenario (e.g. extends: /etc/shadow reads as a mapping): quote nothing of it.
-            raise ScenarioError(f"{show_path(resolved)}:1: not a scenario file (none of its keys "
-                                "is a scenario field); its content is not shown")
+        doc = read_yaml(resolved, _FIELDS)
         docs.append(doc)
         seen.add(resolved)
         parent = doc.data.get("extends") if isinstance(doc.data, dict) else None

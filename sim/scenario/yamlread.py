@@ -4,7 +4,8 @@ Only the safe subset of YAML is read (``yaml.SafeLoader``'s composer and scalar 
 within budgets, so that no input can exhaust time, memory or the stack:
 
 - a file is a regular file of at most :data:`MAX_FILE_BYTES` (the largest shipped one is ~5 KiB);
-- nesting is at most :data:`MAX_DEPTH` levels (the schema needs 6);
+- nesting is at most :data:`MAX_DEPTH` levels (the schema needs 6), and a file holds at most
+  :data:`MAX_NODES` values (baseline: ~150; PyYAML reads ~20,000 a second);
 - aliases may add at most :data:`ALIAS_BUDGET` values in all ("billion laughs" is refused);
 - duplicate keys are refused, naming both lines; merge keys (``<<``) and explicit tags other than
   the plain scalar ones are refused.
@@ -31,6 +32,7 @@ from sim.errors import ScenarioError, quote, show_path
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 32
+MAX_NODES = 10_000
 ALIAS_BUDGET = 1000
 
 Loc = tuple[Any, ...]
@@ -81,12 +83,24 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.depth = 0
+        self.nodes = 0
         self.duplicates: list[tuple[int, str, int]] = []
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # Checked in the scanner, not only in the composer: the scanner looks ahead over every
+        # open bracket, quadratically (5,000 '[' take seconds before the composer sees one).
+        if self.flow_level >= MAX_DEPTH:
+            raise _Stop(self.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.depth >= MAX_DEPTH:
             line = self.peek_event().start_mark.line + 1
             raise _Stop(line, f"nested deeper than {MAX_DEPTH} levels")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            line = self.peek_event().start_mark.line + 1
+            raise _Stop(line, f"more than {MAX_NODES:,} values in one file")
         self.depth += 1
         try:
             return super().compose_node(parent, index)
@@ -145,9 +159,13 @@ def read_text(path: Path) -> str:
         raise ScenarioError(f"{shown}:{line}: not UTF-8 text") from None
 
 
-def read_yaml(path: Path) -> Document:
+def read_yaml(path: Path, fields: frozenset[str] = frozenset()) -> Document:
     """Read ``path`` (already resolved) into a :class:`Document`; :class:`ScenarioError` on any
-    problem, with the file and line."""
+    problem, with the file and line.
+
+    With ``fields``, a mapping none of whose top-level keys is in ``fields`` is not a scenario
+    file and is refused before anything of it is quoted (``extends: /etc/shadow`` reads as a
+    mapping of its lines)."""
     text = read_text(path)
     shown = show_path(path)
     loader = _Loader(text)
@@ -169,17 +187,21 @@ def read_yaml(path: Path) -> Document:
         raise ScenarioError(f"{shown}:1: invalid YAML") from None
     finally:
         loader.dispose()
-    if loader.duplicates:
-        raise ScenarioError("\n".join(
-            f"{shown}:{line}: duplicate key {quote(key)} (first on line {first})"
-            for line, key, first in sorted(loader.duplicates)[:20]))
     if node is None:
         return Document(path, None, Origin(shown, 1))
     if not isinstance(node, MappingNode):
         kind = "a list" if isinstance(node, SequenceNode) else "text or a number"
-        # Not quoted: the file may be anything (extends: /etc/shadow).
+        # Not quoted: the file may be anything.
         raise ScenarioError(f"{shown}:{node.start_mark.line + 1}: a scenario is a YAML mapping "
                             f"(name: ..., description: ...), this file holds {kind}")
+    keys = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
+    if fields and node.value and not keys & fields:
+        raise ScenarioError(f"{shown}:1: not a scenario file (none of its keys is a scenario "
+                            "field); its content is not shown")
+    if loader.duplicates:
+        raise ScenarioError("\n".join(
+            f"{shown}:{line}: duplicate key {quote(key)} (first on line {first})"
+            for line, key, first in sorted(loader.duplicates)[:20]))
     conv = _Converter(loader, shown)
     origin = Origin(shown, node.start_mark.line + 1)
     data = conv.value(node, origin, 0)
