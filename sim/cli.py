@@ -96,7 +96,8 @@ def _list(args: argparse.Namespace) -> int:
             sc = load_scenario(f, check_names=False)
             print(f"{f.name:32s} {sc.description}")
         except IdlibSimError as exc:
-            print(f"{f.name:32s} (invalid: {exc})")
+            first, *rest = str(exc).splitlines() or [""]
+            print(f"{f.name:32s} (invalid: {first}" + (f" and {len(rest)} more)" if rest else ")"))
     return 0
 
 

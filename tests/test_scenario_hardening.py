@@ -223,7 +223,7 @@ def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
     f = write(tmp_path, HEAD + "description_extra:\n" + "\n".join(
-        "  " + ln for ln in lines) + "\n")
+        "  " + ln for ln in lines) + "\nreplicas: *a8\n")
     assert "aliases expand to more than" in _quick(f, 2.0)
 
 
