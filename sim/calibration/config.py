@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.calibration import space
 from sim.errors import ScenarioError, did_you_mean
-from sim.scenario import _compose, _line_of
+from sim.scenario.yamlread import Origin, read_yaml
 from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START
 
 #: Run names become folder names under ``--out-root``: no separators, not ``.`` or ``..``.
@@ -112,12 +112,12 @@ def _short(value: object, limit: int = 80) -> str:
     return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
-def _describe(p: Path, node: Any, exc: ValidationError) -> str:
+def _describe(p: Path, origin: Origin, exc: ValidationError) -> str:
     msgs = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(x) for x in loc) or "(top level)"
-        line = _line_of(node, loc) or 1
+        line = origin.find(loc).line
         value = err.get("input")
         if err["type"] == "extra_forbidden":
             choices = _fields_at(loc[:-1])
@@ -155,27 +155,27 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Path]:
     if p.is_dir():
         raise ScenarioError(f"{p}: a folder, not a calibration config file")
     try:
-        raw, node = _compose(p)
-    except OSError as exc:
+        doc = read_yaml(p.resolve(), what="a calibration config")
+    except OSError as exc:  # resolving the path itself failed
         raise ScenarioError(f"{p}: cannot read ({exc.strerror})") from None
-    raw = {} if raw is None else raw
+    raw, origin = ({} if doc.data is None else doc.data), doc.origin
     if not isinstance(raw, dict):
         raise ScenarioError(f"{p}:1: a calibration config must be a mapping, got "
                             f"{type(raw).__name__}")
     try:
         cfg = CalibrationConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_describe(p, node, exc)) from None
+        raise ScenarioError(_describe(p, origin, exc)) from None
     known = [d.name for d in space.SPACE]
     for field, names in (("dims", cfg.dims or []), ("screening.always", cfg.screening.always)):
         for i, name in enumerate(names):
-            line = _line_of(node, (*field.split("."), i)) or 1
+            line = origin.find((*field.split("."), i)).line
             if name not in known:
                 raise ScenarioError(f"{p}:{line}: field '{field}': value {_short(name)}: not a "
                                     "calibrated dimension" + did_you_mean(name, known))
             if name in names[:i]:
                 raise ScenarioError(f"{p}:{line}: field '{field}': value {name!r}: listed twice")
-    line = _line_of(node, ("scenario",)) or 1
+    line = origin.find(("scenario",)).line
     try:
         scenario = (p.parent / cfg.scenario).resolve()
         found = scenario.is_file()
