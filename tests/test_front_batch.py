@@ -15,6 +15,7 @@ from sim.engines.front_batch import _Graph, _Segments, run_chunk, run_front_batc
 from sim.model import front_rates as fr
 from sim.model.forces import load_forces
 from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
+from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
 from sim.scenario import load_scenario
 from sim.theatre import Theatre
@@ -170,3 +171,42 @@ def test_packed_neighbour_tests_agree_with_networkx(campaign: FrontCampaign, n: 
         linked = set().union(*(cc for cc in nx.connected_components(sub)
                                if any(seeds[u] for u in cc)))
         np.testing.assert_array_equal(reach[r], [t in linked for t in range(campaign.n_towns)])
+
+
+def test_first_day_gain_matches_the_formulas_computed_by_hand(theatre: Theatre) -> None:
+    """With every source of noise off, the area gained on day 0 equals the sum over frontier
+    towns of area * min(v, depth) / depth, with v from the written formulas (docs/MODEL.md)."""
+    p = FrontParams(speed_noise_sigma=0.0, effort_sigma=0.0, start_delay_max_days=0.0,
+                    effort_length_km=6.0, speed_scale=0.7, air_effect=0.4)
+    p = p.override(sector_strength_spread=0.0)
+    fo = load_forces(theatre)
+    mods = load_scenario(BASELINE).modifier_list()
+    c = make_front_campaign(theatre, fo, p, mods)
+    out = run_chunk(c, 1, 0, 3)
+    # no noise left before the first strike order (24 Dec, whose strength is still drawn)
+    np.testing.assert_array_equal(out.gov_area_km2[0, :6], out.gov_area_km2[2, :6])
+    gov = theatre.initial_control == GOVERNMENT
+    front = ~gov & np.array([any(gov[j] for j in theatre.graph.neighbors(t))
+                             for t in range(theatre.n_towns)])
+    dist = theatre.distance_km
+    effort = np.zeros(theatre.n_towns)
+    for k, orders in enumerate(fo.orders):
+        first = [o for o in orders if o.start_day <= 0]
+        if not first:
+            continue
+        obj = next(t for t in first[-1].objectives if not gov[t])
+        w = np.where(front, np.exp(-dist[:, obj] / p.effort_length_km), 0.0)
+        effort += fo.nominal_k[k] * w / w.sum()
+    attack = effort * (1 + p.air_effect * c.sorties[0] * c.air_factor[0])
+    sec = fo.town_sector
+    defence = fo.sector_nominal_k[sec] / fo.sector_towns0[sec]
+    ratio = attack / defence
+    qjm = np.interp(ratio, [0.5, 1.0, 2.26, 3.01], [0.0, 4.0, 10.0, 12.0])
+    posture = np.array([p.posture_factor[("hasty", "prepared", "fortified")[i]]
+                        for i in theatre.posture])
+    terrain = np.array([p.terrain_factor[x] for x in theatre.towns["terrain"]])
+    v = np.where(front, p.speed_scale * qjm * posture * terrain * c.ground_factor[0], 0.0)
+    depth = np.sqrt(theatre.area_km2)
+    gain = (theatre.area_km2 * np.minimum(v, depth) / depth).sum()
+    assert gain > 0
+    np.testing.assert_allclose(out.gov_area_km2[0, 1] - out.gov_area_km2[0, 0], gain, rtol=1e-5)

@@ -11,36 +11,31 @@ import pytest
 
 from sim.errors import DataError
 from sim.model.forces import load_forces
-from sim.model.front_campaign import (
-    FORTIFIED,
-    HASTY,
-    PREPARED,
-    front_line,
-    load_front_orders,
-    make_front_campaign,
-    posture_of,
-)
+from sim.model.front_campaign import load_front_orders, make_front_campaign, posture_of
 from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
 from sim.theatre import Theatre
 from sim.theatre.tables import seeds_dir
-from sim.theatre.theatre import GOVERNMENT
+from sim.theatre.theatre import FORTIFIED, GOVERNMENT, HASTY, POSTURES, PREPARED
 
 START = dt.date(2019, 12, 19)
 
 
-def test_posture_follows_the_stated_rule(theatre: Theatre) -> None:
+def test_posture_comes_from_the_seeds_table_and_sets_the_rate_multipliers(
+        theatre: Theatre) -> None:
+    fo = load_forces(theatre)
     p = FrontParams()
-    post = posture_of(theatre, p)
-    front = front_line(theatre)
-    aleppo = theatre.xy_km[theatre.resolve("Aleppo")]
-    dist = np.hypot(*(theatre.xy_km - aleppo).T)
-    assert (post[~front] == HASTY).all()
-    assert (post[front & (dist <= p.fortified_radius_km)] == FORTIFIED).all()
-    assert (post[front & (dist > p.fortified_radius_km)] == PREPARED).all()
-    assert post[theatre.resolve("Khan al-Asal")] == FORTIFIED
-    for i in np.flatnonzero(front):  # every front town borders a government town
-        assert any(theatre.initial_control[j] == GOVERNMENT for j in theatre.graph.neighbors(i))
+    c = make_front_campaign(theatre, fo, p)
+    np.testing.assert_array_equal(posture_of(theatre), theatre.posture)
+    mult = np.array([p.posture_factor[x] for x in POSTURES])
+    np.testing.assert_array_equal(c.posture_mult, mult[theatre.posture])
+    gov = theatre.initial_control == GOVERNMENT
+    np.testing.assert_array_equal(c.gov_posture_mult[gov], mult[theatre.posture[gov]])
+    assert c.posture_mult[theatre.resolve("Khan al-Asal")] == p.posture_factor["fortified"]
+    assert c.posture_mult[theatre.resolve("Umm Jalal")] == p.posture_factor["prepared"]
+    assert c.posture_mult[theatre.resolve("Idlib")] == p.posture_factor["hasty"]
+    assert (theatre.posture[~gov] >= 0).all() and set(theatre.posture) <= {HASTY, PREPARED,
+                                                                             FORTIFIED}
 
 
 def test_footprint_appears_with_each_post_and_only_with_the_posts_lever(theatre: Theatre) -> None:

@@ -135,6 +135,7 @@ def summary(run: FrontRun, targets: Targets, seed: int = 0) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     """``python -m sim.calibration.front_fit --out FILE``: the quick fit, written as JSON."""
     import argparse
+    import datetime as dt
     import json
     from pathlib import Path
 
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=20200306)
     ap.add_argument("--score-replicas", type=int, default=4096)
     ap.add_argument("--score-seed", type=int, default=1)
+    ap.add_argument("--last-in-sample", type=dt.date.fromisoformat, default=None,
+                    help="time-ordered hold-out: fit on targets up to this date, score the rest")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     sc = load_scenario(a.scenario)
@@ -155,11 +158,15 @@ def main(argv: list[str] | None = None) -> None:
 
     c = front_campaign(sc, FrontParams())
     targets = build_targets(c.theatre)
-    study = fit_front(sc, targets, a.trials, a.replicas, a.seed)
+    fit_on, score_on = targets, targets
+    if a.last_in_sample is not None:
+        fit_on, score_on = targets.until(a.last_in_sample), targets.after(a.last_in_sample)
+    study = fit_front(sc, fit_on, a.trials, a.replicas, a.seed)
     best = FrontParams(**study.best_params)
     report = summary(simulate_front(front_campaign(sc, best), a.score_replicas, a.score_seed),
-                     targets)
-    record = {"config": {k: v for k, v in vars(a).items() if k != "out"},
+                     score_on)
+    record = {"config": {k: str(v) if isinstance(v, dt.date) else v
+                         for k, v in vars(a).items() if k != "out" and v is not None},
               "best_objective_days": study.best_value, "fitted": study.best_params,
               "near_bound": near_bound(study.best_params),
               "scores": report}

@@ -9,36 +9,25 @@ model); territory figures by the error of the simulated median.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim import scoring
 from sim.calibration.calibrate import naive_distances
 from sim.calibration.targets import build_targets
-from sim.errors import IdlibSimError
+from sim.io.rundir import load_run
 from sim.world import default_world
 
 
 def score_run_dir(run_dir: str | Path) -> dict[str, Any]:
     run = Path(run_dir)
-    try:
-        manifest = json.loads((run / "manifest.json").read_text())
-        days_df = pd.read_parquet(run / "capture_days.parquet")
-        territory = pd.read_csv(run / "territory.csv")
-    except FileNotFoundError as exc:
-        raise IdlibSimError(f"{run}: not a run directory ({exc.filename} missing)") from None
     theatre, _ = default_world()
-    start = dt.date.fromisoformat(str(manifest["start"]))
-    end = dt.date.fromisoformat(str(manifest["end"]))
+    data = load_run(run, towns=theatre.names)
+    days_df, territory, start, end = data.capture_days, data.territory, data.start, data.end
     horizon = (end - start).days
     offset = (start - dt.date(2019, 12, 19)).days
-    missing = [n for n in theatre.names if n not in days_df.columns]
-    if missing:
-        raise IdlibSimError(f"{run}/capture_days.parquet: no column for town {missing[0]!r}")
     days = days_df[theatre.names].to_numpy()
     targets = build_targets(theatre)
     cap = targets.captures

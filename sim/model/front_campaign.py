@@ -20,12 +20,18 @@ from pydantic import Field, model_validator
 
 from sim.errors import UnknownTownError, did_you_mean
 from sim.model.forces import Forces
-from sim.model.front_params import POSTURES, FrontParams
+from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
 from sim.theatre.tables import _Row, read_table, seeds_dir
-from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START, GOVERNMENT, OPPOSITION, Theatre
-
-HASTY, PREPARED, FORTIFIED = (POSTURES.index(x) for x in ("hasty", "prepared", "fortified"))
+from sim.theatre.theatre import (
+    CAMPAIGN_END,
+    CAMPAIGN_START,
+    GOVERNMENT,
+    HASTY,
+    OPPOSITION,
+    POSTURES,
+    Theatre,
+)
 
 
 class StrikeOrderRow(_Row):
@@ -106,29 +112,11 @@ def load_front_orders(theatre: Theatre, forces: Forces,
     )
 
 
-def front_line(theatre: Theatre) -> NDArray[np.bool_]:
-    """Opposition towns adjacent to a government town on 18 Dec."""
-    gov = theatre.initial_control == GOVERNMENT
-    adj = np.zeros(theatre.n_towns, bool)
-    for i, j in theatre.graph.edges:
-        adj[i] |= gov[j]
-        adj[j] |= gov[i]
-    return adj & ~gov
-
-
-def posture_of(theatre: Theatre, p: FrontParams) -> NDArray[np.int8]:
-    """Posture code (index into :data:`POSTURES`) of each town while the opposition holds it.
-
-    The stated rule, until a sourced posture table replaces it (this is the one function to
-    switch): 18 Dec front towns are prepared, those within ``fortified_radius_km`` of Aleppo city
-    fortified, all others hasty. Government-held towns get their posture in the engines."""
-    front = front_line(theatre)
-    aleppo = theatre.xy_km[theatre.resolve(p.aleppo_town)]
-    near = np.hypot(*(theatre.xy_km - aleppo).T) <= p.fortified_radius_km
-    out = np.full(theatre.n_towns, HASTY, dtype=np.int8)
-    out[front] = PREPARED
-    out[front & near] = FORTIFIED
-    return out
+def posture_of(theatre: Theatre) -> NDArray[np.int8]:
+    """Posture code (index into :data:`~sim.theatre.theatre.POSTURES`) of each town on 18 Dec:
+    the sourced table ``seeds/posture.csv`` (``Theatre.posture``). This is the one place the
+    engines take posture from; the engines make retaken and routed towns hasty."""
+    return np.asarray(theatre.posture, dtype=np.int8)
 
 
 def _window(start: dt.date, a: dt.date, b: dt.date | None, n_days: int) -> slice:
@@ -152,10 +140,10 @@ class FrontCampaign:
     depth_km: NDArray[np.float64] = field(init=False)
     terrain_mult: NDArray[np.float64] = field(init=False)
     posture_mult: NDArray[np.float64] = field(init=False)
-    """Rate multiplier of each town's opposition posture (:func:`posture_of`)."""
+    """Rate multiplier of each town's posture on 18 Dec (:func:`posture_of`)."""
     gov_posture_mult: NDArray[np.float64] = field(init=False)
-    """Rate multiplier when the opposition attacks a government town: prepared if the government
-    held it on 18 Dec, hasty otherwise."""
+    """Rate multiplier when the opposition attacks a government town: its 18 Dec posture if the
+    government held it then, hasty if it was taken during the campaign."""
     sector_of: NDArray[np.intp] = field(init=False)
     towns0: NDArray[np.float64] = field(init=False)
     area0: NDArray[np.float64] = field(init=False)
@@ -195,9 +183,10 @@ class FrontCampaign:
         set_(self, "depth_km", np.sqrt(th.area_km2))
         set_(self, "terrain_mult", np.array([p.terrain_factor[x] for x in th.towns["terrain"]]))
         mult = np.array([p.posture_factor[x] for x in POSTURES])
-        set_(self, "posture_mult", mult[posture_of(th, p)])
+        posture = mult[posture_of(th)]
+        set_(self, "posture_mult", posture)
         gov0 = th.initial_control == GOVERNMENT
-        set_(self, "gov_posture_mult", np.where(gov0, mult[PREPARED], mult[HASTY]))
+        set_(self, "gov_posture_mult", np.where(gov0, posture, mult[HASTY]))
         sec = f.town_sector.astype(np.intp)
         set_(self, "sector_of", sec)
         set_(self, "towns0", f.sector_towns0.astype(np.float64))

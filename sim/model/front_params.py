@@ -15,8 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
-Posture = Literal["hasty", "prepared", "fortified"]
-POSTURES: tuple[Posture, ...] = ("hasty", "prepared", "fortified")
+from sim.theatre.theatre import POSTURES
 
 
 def _qjm_ratio() -> tuple[float, float, float]:
@@ -106,12 +105,6 @@ class FrontParams(BaseModel):
     cohesion_recovery_per_day: float = Field(0.03, ge=0.0, lt=1.0)
     """Fraction of the missing cohesion a sector regains per day. Assumption: a broken sector
     reorganises over about a month."""
-    fortified_radius_km: float = Field(15.0, ge=0.0, le=60.0)
-    """Opposition front towns within this straight-line distance of Aleppo city are *fortified*
-    (the western edge of Aleppo, static since 2016; MODEL_V2_NOTES §4). Assumption for the
-    radius: the city's built-up western suburbs and the Rashideen-Khan al-Asal line."""
-    aleppo_town: str = Field("Aleppo", min_length=1)
-    """Node that stands for Aleppo city (seeds/towns.csv)."""
     rear_sector: str = Field("north_rear", min_length=1)
     """Sector whose towns are the opposition's rear: a town with no opposition path to it is in
     a pocket (seeds/sectors.csv)."""
