@@ -1,8 +1,7 @@
 """The configuration of a calibration run (``calibration/default.yaml``), read strictly.
 
-The file is read like a scenario (:func:`sim.scenario.yamlread.read_yaml`: safe loading within
-size, depth and alias budgets, duplicate keys refused, dates left to the schema, line numbers
-kept), so a bad value is reported as ``file:line: field 'a.b': value
+The file is read like a scenario (:mod:`sim.scenario`'s YAML reader: safe loading, dates left to
+the schema, line numbers kept), so a bad value is reported as ``file:line: field 'a.b': value
 ...: reason``, never a traceback. Every number has a bound that keeps a run meaningful and
 within memory: the limits are stated beside each field.
 """
@@ -113,16 +112,12 @@ def _short(value: object, limit: int = 80) -> str:
     return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
-def _line_of(origin: Origin, loc: tuple[Any, ...]) -> int:
-    return origin.find(loc).line
-
-
-def _describe(p: Path, node: Origin, exc: ValidationError) -> str:
+def _describe(p: Path, origin: Origin, exc: ValidationError) -> str:
     msgs = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         field = ".".join(str(x) for x in loc) or "(top level)"
-        line = _line_of(node, loc)
+        line = origin.find(loc).line
         value = err.get("input")
         if err["type"] == "extra_forbidden":
             choices = _fields_at(loc[:-1])
@@ -159,25 +154,28 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Path]:
     p = Path(path)
     if p.is_dir():
         raise ScenarioError(f"{p}: a folder, not a calibration config file")
-    doc = read_yaml(p, fields=frozenset(CalibrationConfig.model_fields))  # scenario discipline
-    raw, node = ({} if doc.data is None else doc.data), doc.origin
+    try:
+        doc = read_yaml(p.resolve(), what="a calibration config")
+    except OSError as exc:  # resolving the path itself failed
+        raise ScenarioError(f"{p}: cannot read ({exc.strerror})") from None
+    raw, origin = ({} if doc.data is None else doc.data), doc.origin
     if not isinstance(raw, dict):
         raise ScenarioError(f"{p}:1: a calibration config must be a mapping, got "
                             f"{type(raw).__name__}")
     try:
         cfg = CalibrationConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_describe(p, node, exc)) from None
+        raise ScenarioError(_describe(p, origin, exc)) from None
     known = [d.name for d in space.SPACE]
     for field, names in (("dims", cfg.dims or []), ("screening.always", cfg.screening.always)):
         for i, name in enumerate(names):
-            line = _line_of(node, (*field.split("."), i))
+            line = origin.find((*field.split("."), i)).line
             if name not in known:
                 raise ScenarioError(f"{p}:{line}: field '{field}': value {_short(name)}: not a "
                                     "calibrated dimension" + did_you_mean(name, known))
             if name in names[:i]:
                 raise ScenarioError(f"{p}:{line}: field '{field}': value {name!r}: listed twice")
-    line = _line_of(node, ("scenario",))
+    line = origin.find(("scenario",)).line
     try:
         scenario = (p.parent / cfg.scenario).resolve()
         found = scenario.is_file()

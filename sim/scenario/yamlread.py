@@ -159,13 +159,14 @@ def read_text(path: Path) -> str:
         raise ScenarioError(f"{shown}:{line}: not UTF-8 text") from None
 
 
-def read_yaml(path: Path, fields: frozenset[str] = frozenset()) -> Document:
+def read_yaml(path: Path, fields: frozenset[str] = frozenset(),
+              what: str = "a scenario (name: ..., description: ...)") -> Document:
     """Read ``path`` (already resolved) into a :class:`Document`; :class:`ScenarioError` on any
     problem, with the file and line.
 
     With ``fields``, a mapping none of whose top-level keys is in ``fields`` is not a scenario
     file and is refused before anything of it is quoted (``extends: /etc/shadow`` reads as a
-    mapping of its lines)."""
+    mapping of its lines). ``what`` names the kind of file in messages."""
     text = read_text(path)
     shown = show_path(path)
     loader = _Loader(text)
@@ -192,8 +193,8 @@ def read_yaml(path: Path, fields: frozenset[str] = frozenset()) -> Document:
     if not isinstance(node, MappingNode):
         kind = "a list" if isinstance(node, SequenceNode) else "text or a number"
         # Not quoted: the file may be anything.
-        raise ScenarioError(f"{shown}:{node.start_mark.line + 1}: a scenario is a YAML mapping "
-                            f"(name: ..., description: ...), this file holds {kind}")
+        raise ScenarioError(f"{shown}:{node.start_mark.line + 1}: {what} is a YAML mapping, "
+                            f"this file holds {kind}")
     keys = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
     if fields and node.value and not keys & fields:
         raise ScenarioError(f"{shown}:1: not a scenario file (none of its keys is a scenario "
