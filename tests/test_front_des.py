@@ -204,9 +204,11 @@ def _design_speed(c: FrontCampaign, t: int, posture: str) -> float:
 
 @pytest.fixture(scope="module")
 def quiet(theatre: Theatre) -> tuple[FrontCampaign, int]:
-    """A campaign without speed noise and a *prepared* 18 Dec front town."""
+    """A campaign without speed noise and a *prepared* opposition town on the 18 Dec front."""
     c = make_front_campaign(theatre, load_forces(theatre), FrontParams(speed_noise_sigma=0.0))
-    prepared = np.flatnonzero(c.posture_mult == c.params.posture_factor["prepared"])
+    gov0 = theatre.initial_control == GOVERNMENT
+    front = [t for t in np.flatnonzero(~gov0) if gov0[list(theatre.graph.neighbors(t))].any()]
+    prepared = [t for t in front if c.posture_mult[t] == c.params.posture_factor["prepared"]]
     return c, int(prepared[0])
 
 
