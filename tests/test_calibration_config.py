@@ -44,6 +44,8 @@ CASES = [
     ("a list", None,
      r"cfg\.yaml:1: a calibration config is a YAML mapping, this file holds a list"),
     ("bad YAML", "fit: {trials: 3\n", r"cfg\.yaml:\d+: invalid YAML"),
+    ("duplicate key", "seed: 1\nseed: 2\n",
+     r"cfg\.yaml:4: duplicate key 'seed' \(first on line 3\)"),
     ("over-long scenario path", "scenario: " + "x" * 300 + ".yaml\n",
      r"field 'scenario': value 'x+\.\.\.: (not a usable path|no such file)"),
     ("scenario path beyond the limit", "scenario: " + "x" * 5000 + ".yaml\n",
