@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis import crps_captured_by
 from sim.calibration import space
 from sim.calibration.calibrate import calibrate, naive_distances
 from sim.calibration.objective import objective
 from sim.calibration.scorerun import score_run_dir
 from sim.calibration.targets import CERTAINTY_WEIGHT, build_targets
 from sim.scenario import load_scenario
-from sim.scoring import crps_captured_by
 from sim.world import default_world
 
 BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"

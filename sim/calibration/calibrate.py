@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import scoring
+from sim import analysis
 from sim.calibration import space
 from sim.calibration.abc import abc_smc
 from sim.calibration.objective import objective, simulate, term_scores
@@ -244,12 +244,12 @@ def naive_distances(theatre: Theatre) -> np.ndarray:
 
 def scores(terms: pd.DataFrame, naive_speed: float, dist: np.ndarray, horizon: int
            ) -> dict[str, Any]:
-    """Summary scores of a term table (point-date captures scored as in :mod:`sim.scoring`)."""
+    """Summary scores of a term table (point-date captures scored as in :mod:`sim.analysis`)."""
     cap = terms[terms["term"] == "capture_date"].copy()
     cap = cap.rename(columns={"score_days": "crps_days"})
     y = cap["recorded_day"].to_numpy(int)
-    naive = scoring.naive_crps(dist[cap["node"].to_numpy(int)], y, naive_speed, horizon)
-    out = scoring.summarise(cap, naive_crps=naive)
+    naive = analysis.naive_crps(dist[cap["node"].to_numpy(int)], y, naive_speed, horizon)
+    out = analysis.summarise(cap, naive_crps=naive)
     out["objective_days"] = objective(terms)
     other = terms[terms["term"] != "capture_date"]
     out["terms"] = {term: {"mean_score_days": float(g["score_days"].mean()), "n": len(g)}
@@ -285,8 +285,8 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
     # naive benchmark: fitted on the same point-date targets
     dist = naive_distances(theatre)
     date_t = targets.captures[targets.captures["kind"] == "date"]
-    speed = scoring.fit_naive_speed(dist[date_t["node"].to_numpy(int)], date_t["day"].to_numpy(int),
-                                    horizon)
+    speed = analysis.fit_naive_speed(dist[date_t["node"].to_numpy(int)],
+                                     date_t["day"].to_numpy(int), horizon)
 
     ev = _Evaluator(base, targets, cfg.seed, cfg.fit.replicas)
     if cfg.dims is None:

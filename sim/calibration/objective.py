@@ -1,8 +1,8 @@
 """The calibration objective: every target's score in days, and their weighted mean.
 
 * point-date targets: CRPS of the simulated first-capture day, right-censored at the horizon
-  (:func:`sim.scoring.crps_censored`);
-* "captured by" targets: :func:`sim.scoring.crps_captured_by`, the same integral over
+  (:func:`sim.analysis.crps_censored`);
+* "captured by" targets: :func:`sim.analysis.crps_captured_by`, the same integral over
   thresholds from the recorded day on only: no penalty for falling earlier, which the record
   allows;
 * recapture indicators: Brier score of P(retaken at least once), times :data:`BRIER_DAYS`;
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim import scoring
+from sim import analysis
 from sim.calibration.targets import Targets
 from sim.engines.batch import run_batch
 from sim.run import build_campaign
@@ -81,7 +81,7 @@ def term_scores(sim: Simulated, targets: Targets, rng: np.random.Generator) -> p
     if len(date_t):
         nodes = date_t["node"].to_numpy()
         y = np.minimum(date_t["day"].to_numpy(), h - 1)
-        table = scoring.score_table(sim.first_days[:, nodes], y, h, rng,
+        table = analysis.score_table(sim.first_days[:, nodes], y, h, rng,
                                     names=list(date_t["town"]), phase=list(date_t["phase"]),
                                     weight=date_t["weight"].to_numpy())
         for r, (_, t) in zip(table.itertuples(), date_t.iterrows(), strict=True):
@@ -95,7 +95,7 @@ def term_scores(sim: Simulated, targets: Targets, rng: np.random.Generator) -> p
         d = sim.first_days[:, int(t["node"])]
         rows.append({"term": "captured_by", "town": t["town"], "node": t["node"],
                      "date": t["date"], "phase": t["phase"], "weight": t["weight"],
-                     "score_days": scoring.crps_captured_by(d, min(int(t["day"]), h), h),
+                     "score_days": analysis.crps_captured_by(d, min(int(t["day"]), h), h),
                      "p_captured": float((d >= 0).mean()), "recorded_day": t["day"]})
     for _, t in targets.recaptures.iterrows():
         p = float((sim.n_recaptures[:, int(t["node"])] > 0).mean())
@@ -106,10 +106,10 @@ def term_scores(sim: Simulated, targets: Targets, rng: np.random.Generator) -> p
         col = _column(int(t["day"]), h)
         if t["quantity"] == "captured_area_km2":
             sample = sim.gov_area[:, col] - sim.gov_area[:, 0]
-            score = scoring.crps_ensemble(sample, float(t["value"])) / KM2_PER_DAY
+            score = analysis.crps_ensemble(sample, float(t["value"])) / KM2_PER_DAY
         else:
             sample = 100.0 * sim.idlib_area[:, col] / sim.idlib_total_km2
-            score = (scoring.crps_ensemble(sample, float(t["value"]))
+            score = (analysis.crps_ensemble(sample, float(t["value"]))
                      * sim.idlib_total_km2 / 100.0 / KM2_PER_DAY)
         rows.append({"term": t["quantity"], "town": "", "date": t["date"], "phase": "all",
                      "weight": t["weight"], "score_days": float(score),

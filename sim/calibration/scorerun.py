@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import scoring
+from sim import analysis
 from sim.calibration.calibrate import naive_distances
 from sim.calibration.targets import build_targets
 from sim.errors import IdlibSimError
@@ -45,17 +45,17 @@ def score_run_dir(run_dir: str | Path) -> dict[str, Any]:
     date_t = cap[(cap["kind"] == "date") & (cap["day"] - offset < horizon)]
     y = date_t["day"].to_numpy(int) - offset
     nodes = date_t["node"].to_numpy(int)
-    table = scoring.score_table(days[:, nodes], y, horizon, np.random.default_rng(0),
+    table = analysis.score_table(days[:, nodes], y, horizon, np.random.default_rng(0),
                                 names=list(date_t["town"]), phase=list(date_t["phase"]),
                                 weight=date_t["weight"].to_numpy())
     dist = naive_distances(theatre)
-    speed = scoring.fit_naive_speed(dist[nodes], y, horizon)
-    out: dict[str, Any] = scoring.summarise(table, naive_crps=scoring.naive_crps(dist[nodes], y,
+    speed = analysis.fit_naive_speed(dist[nodes], y, horizon)
+    out: dict[str, Any] = analysis.summarise(table, naive_crps=analysis.naive_crps(dist[nodes], y,
                                                                                    speed, horizon))
     out["naive_speed_km_per_day"] = speed
     out["captured_by"] = [
         {"town": r["town"], "by": str(r["date"]),
-         "score_days": scoring.crps_captured_by(days[:, int(r["node"])], int(r["day"]) - offset,
+         "score_days": analysis.crps_captured_by(days[:, int(r["node"])], int(r["day"]) - offset,
                                                 horizon)}
         for _, r in cap[cap["kind"] == "by"].iterrows()]
     out["worst_towns"] = (table.sort_values("crps_days", ascending=False)
