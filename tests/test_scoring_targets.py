@@ -174,3 +174,44 @@ def test_score_of_an_incomplete_run_directory_is_a_clear_error(tmp_path: Path,
     assert cli.main(["score", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "capture_days.parquet missing" in err and "Traceback" not in err
+
+
+def test_batch_core_records_the_first_recapture_day() -> None:
+    from sim.engines.batch import run_batch
+    from sim.run import build_campaign
+    from sim.scenario import load_scenario
+
+    c = build_campaign(load_scenario(BASELINE))
+    chunk = next(run_batch(c, 5, 512))
+    rec, n_rec = chunk.first_recapture_day, chunk.n_recaptures
+    first, last = chunk.first_capture_day, chunk.last_capture_day
+    assert ((rec >= 0) == (n_rec > 0)).all() and (n_rec > 0).any()
+    hit = rec >= 0
+    assert (rec[hit] > first[hit]).all()  # retaken only after a capture (age >= 1 day)
+    assert (last >= first).all()
+    retake = analysis.retake_days(first, rec, last, c.theatre.initial_control == 1)
+    assert ((retake < 0) | (retake >= rec)).all()
+    held = (chunk.final_control == 1)
+    # a town recaptured and not retaken is opposition-held at the end if it changed hands once
+    once = n_rec == 1
+    assert not held[once & hit & (retake < 0)].any()
+
+
+def test_error_map_keeps_never_captured_out_of_the_scale() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sim import plots
+
+    theatre, _ = default_world()
+    i, j = theatre.resolve("Saraqib"), theatre.resolve("Jobas")
+    terms = pd.DataFrame({"group": ["captures", "captures"], "kind": ["date", "date"],
+                          "node": [i, j], "day": [50, 42], "median_day": [53.0, np.inf]})
+    ax = plots.plot_error_map(theatre, terms)
+    cbar = ax.figure.axes[-1]
+    assert max(abs(v) for v in cbar.get_ylim()) == pytest.approx(3.0)  # not 99
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) >= 1
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
