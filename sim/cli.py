@@ -16,8 +16,10 @@ from sim.errors import IdlibSimError
 
 
 def _theatre(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target
     from sim.theatre import load_theatre, recorded_captures
 
+    out = check_target(args.out) if args.out else None  # refuse before any work
     th = load_theatre()
     gov = th.area_held(th.initial_control)
     import networkx as nx
@@ -41,25 +43,27 @@ def _theatre(args: argparse.Namespace) -> int:
                 print(f"{k}: {len(v)} (see seeds/unplaced.csv)")
             else:
                 print(f"{k}: {v}")
-    if args.out:
+    if out is not None:
         from sim import plots
-        from sim.outputs import atomic_dir
+        from sim.outputs import atomic_dir, write_manifest
 
-        with atomic_dir(args.out) as tmp:
+        with atomic_dir(out, kind="theatre") as tmp:
             ax = plots.plot_theatre(th, title="Control on 18 Dec 2019 (seeds/initial_control.csv)")
             plots.save(ax, tmp / "theatre.png", dpi=130)
             (tmp / "theatre.json").write_text(json.dumps(summary, indent=2) + "\n")
+            write_manifest(tmp, n_towns=th.n_towns)
         if not args.json:
-            print(f"wrote {Path(args.out) / 'theatre.png'}")
+            print(f"wrote {out / 'theatre.png'}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target, default_dir
     from sim.run import run_scenario
     from sim.scenario import load_scenario
 
     sc = load_scenario(args.scenario)
-    out = args.out or Path("out") / sc.name
+    out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=not args.quiet and sys.stderr.isatty())
     ens = res.ensemble
@@ -101,13 +105,15 @@ def _list(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.compare import compare, write_comparison
+    from sim.outputs import check_target, default_dir
     from sim.scenario import load_scenario
     from sim.world import default_world
 
     a, b = load_scenario(args.a), load_scenario(args.b)
+    out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
+                                               what="comparison name"))  # before any simulation
     cmp = compare(a, b, replicas=args.replicas, seed=args.seed,
                   progress=not args.quiet and sys.stderr.isatty())
-    out = args.out or Path("out") / f"compare_{a.name}_vs_{b.name}"
     write_comparison(cmp, out, default_world()[0])
     summ = cmp.summary()
     print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
@@ -209,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("theatre", help="summarise the theatre and draw its map")
     t.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
-    t.add_argument("--out", type=Path, help="directory for theatre.png and theatre.json")
+    t.add_argument("--out", type=Path, help="directory for theatre.png, theatre.json and "
+                   "manifest.json (replaces only an earlier output of idlib-sim)")
     t.set_defaults(func=_theatre)
 
     r = sub.add_parser("run", help="run a scenario file")
@@ -217,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=["batch", "des"], help="override the scenario's engine")
     r.add_argument("--replicas", type=int, help="override the number of replicas")
     r.add_argument("--seed", type=int, help="override the root seed")
-    r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>)")
+    r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>); "
+                   "replaces only an earlier output of idlib-sim")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_run)
 
@@ -234,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("b", type=Path)
     cp.add_argument("--replicas", type=int)
     cp.add_argument("--seed", type=int)
-    cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B)")
+    cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B); "
+                    "replaces only an earlier output of idlib-sim")
     cp.add_argument("--quiet", action="store_true")
     cp.set_defaults(func=_compare)
 

@@ -193,7 +193,7 @@ def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: Campaign) -> dict
 def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: bool = True
                      ) -> Path:
     """``summary.json``, ``towns_diff.csv``, ``territory_diff.csv`` and plots, atomically."""
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="comparison") as tmp:
         (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
         cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
         cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
@@ -207,6 +207,6 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
                                 title=f"Change in P(government holds the town): "
                                       f"{cmp.b} - {cmp.a}")
             P.save(ax, tmp / "towns_diff_map.png")
-        write_manifest(tmp, kind="comparison", a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
+        write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
                        engine="batch", wall_time_s=round(cmp.wall_s, 3))
     return Path(out)

@@ -3,7 +3,9 @@
 Output files (all in the run directory; documented in the README):
 
 ``manifest.json``
-    seed, scenario name and hash, version, engine, replicas, wall time.
+    seed, scenario name and hash, version, engine, replicas, wall time; ``producer``, ``kind``
+    and the list of ``files`` mark the folder as an output idlib-sim may replace
+    (:mod:`sim.outputs`).
 ``towns.csv``
     per town: ``town, p_captured, p_held_at_end, p_recaptured, q05 .. q95`` (first-capture dates).
 ``territory.csv``
@@ -146,7 +148,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
         else:
             ens = _des(c, seed, n, None, progress)
         return RunSummary(ens, time.perf_counter() - t0, None)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="run") as tmp:
         if engine == "batch":
             writers: dict[str, pq.ParquetWriter] = {}
 

@@ -62,6 +62,10 @@ def write_synthetic_seeds(root: Path, seed: int, n_towns: int = 14, n_formations
            [{"town": n, "control": "government" if e else "opposition", "basis": "synthetic",
              "basis_kind": "inferred_from_position", "source": ""}
             for n, e in zip(names, east, strict=True)])
+    # the model does not read posture yet; every synthetic town defends hastily
+    _write(root / "posture.csv", ["town", "posture", "basis_kind", "basis", "source"],
+           [{"town": n, "posture": "hasty", "basis_kind": "inferred", "basis": "synthetic",
+             "source": "synthetic"} for n in names])
     opp = [i for i in range(n_towns) if not east[i]]
     gov = [i for i in range(n_towns) if east[i]]
     post = int(rng.choice(opp))

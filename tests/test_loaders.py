@@ -14,11 +14,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.cli import main
 from sim.errors import DataError
-from sim.theatre import load_theatre
+from sim.theatre import HASTY, POSTURES, load_theatre
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -84,7 +85,8 @@ def _assert_names(msg: str, filename: str, line: int | None, field: str, value: 
 
 def test_unmodified_copy_loads(seeds: Path) -> None:
     # Also proves that the csv round trip used by _edit does not itself change anything.
-    for name in ("towns.csv", "events.csv", "roads.csv", "clusters.csv", "initial_control.csv"):
+    for name in ("towns.csv", "events.csv", "roads.csv", "clusters.csv", "initial_control.csv",
+                 "posture.csv"):
         _edit(seeds, name, lambda rows: None)
     th = load_theatre(root=seeds)
     assert th.tables.root == seeds
@@ -207,6 +209,66 @@ def test_town_without_initial_control(seeds: Path) -> None:
 
     _edit(seeds, "initial_control.csv", remove)
     _assert_names(_load_error(seeds), "initial_control.csv", None, "town", "Saraqib")
+
+
+# ----------------------------------------------------------------------------------- posture
+
+
+def test_posture_is_loaded_as_indices_into_postures(seeds: Path) -> None:
+    def change(rows: Rows) -> None:
+        rows[_row_index(rows, "town", "Saraqib")][1] = "fortified"
+        rows[_row_index(rows, "town", "Aleppo")][1] = "hasty"
+
+    _edit(seeds, "posture.csv", change)
+    th = load_theatre(root=seeds)
+    assert th.posture.dtype == np.int8
+    assert POSTURES[th.posture[th.resolve("Saraqib")]] == "fortified"
+    assert th.posture[th.resolve("Aleppo")] == HASTY
+    assert set(np.unique(th.posture)) <= set(range(len(POSTURES)))
+
+
+def test_unknown_posture_value(seeds: Path) -> None:
+    path = _edit(seeds, "posture.csv", _set("posture", "town", "Saraqib", "entrenched"))
+    _assert_names(_load_error(seeds), "posture.csv", _line_of(path, "entrenched"), "posture",
+                  "entrenched")
+
+
+def test_bad_posture_basis_kind(seeds: Path) -> None:
+    path = _edit(seeds, "posture.csv", _set("basis_kind", "town", "Saraqib", "guessed"))
+    _assert_names(_load_error(seeds), "posture.csv", _line_of(path, "Saraqib,hasty,guessed"),
+                  "basis_kind", "guessed")
+
+
+def test_misspelt_posture_town_suggests_the_right_one(seeds: Path) -> None:
+    path = _edit(seeds, "posture.csv", _set("town", "town", "Saraqib", "Saraqeb"))
+    msg = _load_error(seeds)
+    _assert_names(msg, "posture.csv", _line_of(path, "Saraqeb"), "town", "Saraqeb")
+    assert "did you mean" in msg and "'Saraqib'" in msg
+
+
+def test_duplicate_town_in_posture(seeds: Path) -> None:
+    def duplicate(rows: Rows) -> None:
+        rows.append(list(rows[_row_index(rows, "town", "Saraqib")]))
+
+    path = _edit(seeds, "posture.csv", duplicate)
+    n_lines = path.read_text(encoding="utf-8").count("\n")
+    _assert_names(_load_error(seeds), "posture.csv", n_lines, "town", "Saraqib")
+
+
+def test_town_without_posture(seeds: Path) -> None:
+    def remove(rows: Rows) -> None:
+        del rows[_row_index(rows, "town", "Hass")]
+
+    _edit(seeds, "posture.csv", remove)
+    msg = _load_error(seeds)
+    _assert_names(msg, "posture.csv", None, "town", "Hass")
+    assert "no posture" in msg
+
+
+def test_missing_posture_file(seeds: Path) -> None:
+    (seeds / "posture.csv").unlink()
+    msg = _load_error(seeds)
+    assert "posture.csv" in msg and "file not found" in msg
 
 
 # ------------------------------------------------------------------------------------ events

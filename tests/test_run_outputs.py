@@ -56,8 +56,9 @@ def test_des_run_is_reproducible_file_for_file(tmp_path: Path) -> None:
 def test_interrupted_run_leaves_no_half_written_files(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "previous.txt").write_text("an earlier run")
+    assert cli.main(["run", BASELINE, "--replicas", "20", "--seed", "3", "--out", str(out),
+                     "--quiet"]) == 0
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def boom(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
@@ -66,7 +67,7 @@ def test_interrupted_run_leaves_no_half_written_files(tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         cli.main(["run", BASELINE, "--replicas", "50", "--out", str(out), "--quiet"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary left
-    assert [p.name for p in out.iterdir()] == ["previous.txt"]  # the earlier run is intact
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # the earlier run intact
 
 
 def test_bad_scenario_gives_a_located_error_and_exit_2(tmp_path: Path,

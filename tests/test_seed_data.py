@@ -9,16 +9,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import re
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.theatre import (
     CAMPAIGN_END,
     CAMPAIGN_START,
+    FORTIFIED,
     GOVERNMENT,
+    HASTY,
     OPPOSITION,
+    POSTURES,
     Theatre,
     recorded_captures,
 )
@@ -335,3 +341,108 @@ def test_no_recorded_capture_is_hidden_behind_a_government_node(theatre) -> None
         if node is not None and theatre.initial_control[node] == 1:
             hidden.append((e.date.isoformat(), e.place, theatre.names[node]))
     assert not hidden, hidden
+
+
+# -------------------------------------------------------------------------------------- posture
+
+
+def _front_neighbours(theatre: Theatre, i: int) -> list[int]:
+    """Neighbours of node ``i`` held by the other side on 18 Dec 2019."""
+    c = theatre.initial_control
+    return [j for j in theatre.graph.neighbors(i) if c[j] != c[i]]
+
+
+def test_posture_array_matches_posture_csv(theatre: Theatre) -> None:
+    rows = _raw(theatre, "posture.csv")
+    assert len(rows) == theatre.n_towns
+    by_town = {r["town"]: r["posture"] for r in rows}
+    assert [POSTURES[p] for p in theatre.posture] == [by_town[n] for n in theatre.names]
+
+
+def test_posture_follows_the_documented_rule(theatre: Theatre) -> None:
+    """seeds/README.md: fortified only on the 18 Dec front; every other front node prepared;
+    every node with no neighbour of the other side hasty."""
+    wrong = []
+    for i, name in enumerate(theatre.names):
+        on_front = bool(_front_neighbours(theatre, i))
+        p = int(theatre.posture[i])
+        if (on_front and p == HASTY) or (not on_front and p != HASTY):
+            wrong.append((name, POSTURES[p], on_front))
+    assert wrong == []
+
+
+def test_fortified_towns_face_a_fortified_town_of_the_other_side(theatre: Theatre) -> None:
+    """A line static for years has two sides: each fortified town has a fortified neighbour held
+    by the other side."""
+    lonely = [
+        theatre.names[i]
+        for i in np.flatnonzero(theatre.posture == FORTIFIED)
+        if not any(theatre.posture[j] == FORTIFIED for j in _front_neighbours(theatre, int(i)))
+    ]
+    assert lonely == []
+
+
+def test_aleppo_static_front_is_fortified(theatre: Theatre) -> None:
+    """The brief's example: Aleppo's western edge, static since 2016 (article: 'the previously
+    deadlocked Aleppo front'), and the al-Hader / Al-Eiss line of 2015-16."""
+    for name in ("Aleppo", "Khan al-Asal", "Kafr Hamra", "Haritan", "Al-Eiss", "al-Hader"):
+        assert theatre.posture[theatre.resolve(name)] == FORTIFIED, name
+
+
+def test_posture_rows_say_sourced_or_which_rule(theatre: Theatre) -> None:
+    for line, r in enumerate(_raw(theatre, "posture.csv"), start=2):
+        where = f"posture.csv:{line} {r['town']}"
+        if r["basis_kind"] == "sourced":
+            assert r["posture"] == "fortified", where
+            assert "http" in r["source"] or "seed article" in r["source"], where
+        elif r["posture"] == "fortified":
+            assert r["basis"].startswith("inferred (static-front rule)"), where
+        else:
+            assert r["basis"].startswith("rule: "), where
+        if theatre.initial_control[theatre.resolve(r["town"])] == GOVERNMENT:
+            assert "if counterattacked" in r["basis"] or "if the opposition counterattacked" in \
+                r["basis"], where
+
+
+# ---------------------------------------------------------------------------- machine paths
+
+#: Absolute paths of a particular machine (the one the data were curated on, a home folder, a
+#: temporary folder). Tracked files cite shared material by its own name instead.
+MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|Users|root|mnt|tmp)/|\b[A-Za-z]:\\Users\\")
+CHECKED_FOLDERS = ("seeds", "sim", "calibration", "scenarios", "docs")
+BINARY_SUFFIXES = {".png", ".parquet", ".pyc", ".ipynb_checkpoints"}
+
+
+def _tracked_files(repo: Path) -> list[Path]:
+    """Files of CHECKED_FOLDERS that git tracks (every file in them outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", *CHECKED_FOLDERS],
+            cwd=repo, capture_output=True, check=True,
+        ).stdout.decode()
+        files = [repo / f for f in out.split("\0") if f]
+    except (OSError, subprocess.CalledProcessError):
+        files = [p for d in CHECKED_FOLDERS for p in (repo / d).rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts]
+    return [f for f in files if f.suffix not in BINARY_SUFFIXES]
+
+
+def test_no_tracked_file_cites_a_machine_path() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    files = _tracked_files(repo)
+    assert any(f.name == "initial_control.csv" for f in files)
+    assert len(files) > 30
+    hits = []
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        for m in MACHINE_PATH.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            hits.append(f"{f.relative_to(repo)}:{line}: {m.group(0)!r}")
+    assert not hits, "\n".join(hits)
+
+
+def test_machine_path_pattern_spares_urls_and_relative_paths() -> None:
+    assert MACHINE_PATH.search("copy of `/work/shared/seed/x.txt`")
+    assert MACHINE_PATH.search("source,/home/me/data.csv")
+    assert not MACHINE_PATH.search("https://example.org/work/page and https://x.org/home/")
+    assert not MACHINE_PATH.search("the shared `data/initial_control.csv`; ../shared/docs")

@@ -134,6 +134,15 @@ class ControlRow(_Row):
     source: str = ""
 
 
+class PostureRow(_Row):
+    town: str = Field(min_length=1)
+    posture: Literal["hasty", "prepared", "fortified"]
+    basis_kind: Literal["sourced", "inferred"]
+    """``sourced``: a source dates the line at this town; ``inferred``: set by the stated rule."""
+    basis: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
 class PostRow(_Row):
     post: str = Field(min_length=1)
     town: str = Field(min_length=1)
@@ -233,6 +242,7 @@ class SeedTables:
     events: Table[EventRow]
     aggregates: Table[AggregateRow]
     initial_control: Table[ControlRow]
+    posture: Table[PostureRow]
     posts: Table[PostRow]
     roads: Table[RoadRow]
     calendar: Table[CalendarRow]
@@ -249,6 +259,7 @@ def load_seed_tables(root: str | Path | None = None) -> SeedTables:
         events=read_table(base / "events.csv", EventRow),
         aggregates=read_table(base / "aggregates.csv", AggregateRow),
         initial_control=read_table(base / "initial_control.csv", ControlRow),
+        posture=read_table(base / "posture.csv", PostureRow),
         posts=read_table(base / "observation_posts.csv", PostRow),
         roads=read_table(base / "roads.csv", RoadRow),
         calendar=read_table(base / "calendar.csv", CalendarRow),

@@ -1,4 +1,4 @@
-"""The theatre: towns, graph, areas, initial control, posts, roads, calendar and recorded history.
+"""The theatre: towns, graph, areas, initial control, posture, posts, roads, calendar, history.
 
 :func:`load_theatre` is the one boundary where the seed tables are cross-checked (every name in
 every table resolves to a node) and turned into arrays indexed by node. Inside the model, time is
@@ -33,6 +33,11 @@ CAMPAIGN_END = dt.date(2020, 3, 6)
 GOVERNMENT = 1
 OPPOSITION = 0
 
+#: Defensive posture of a town on 18 Dec 2019 (seeds/posture.csv), weakest first: the value stored
+#: in :attr:`Theatre.posture` is the index into this tuple.
+POSTURES = ("hasty", "prepared", "fortified")
+HASTY, PREPARED, FORTIFIED = range(len(POSTURES))
+
 
 def day_index(date: dt.date) -> int:
     """Day index of ``date`` (0 = 19 Dec 2019). A dated order takes effect at the start of it."""
@@ -60,6 +65,8 @@ class Theatre:
     cells: list[Polygon]
     area_km2: NDArray[np.float64]
     initial_control: NDArray[np.int8]
+    posture: NDArray[np.int8]
+    """Posture on 18 Dec 2019 per node: an index into :data:`POSTURES` (see seeds/README.md)."""
     post_town: NDArray[np.int32]
     post_established_day: NDArray[np.int32]
     roads: dict[str, list[int]]
@@ -166,15 +173,22 @@ def load_theatre(root: str | Path | None = None, max_edge_km: float = MAX_EDGE_K
     roads: dict[str, list[int]] = {}
     for k in sorted(range(len(t.roads)), key=lambda j: (t.roads[j].road, t.roads[j].order)):
         roads.setdefault(t.roads[k].road, []).append(node_of(t.roads, k, "town", t.roads[k].town))
-    control = np.full(len(names), -1, dtype=np.int8)
-    for k, cr in enumerate(t.initial_control):
-        i = node_of(t.initial_control, k, "town", cr.town)
-        if control[i] != -1:
-            raise t.initial_control.error(k, "town", cr.town, "listed twice")
-        control[i] = 1 if cr.control == "government" else 0
-    if (control < 0).any():
-        missing = names[int(np.flatnonzero(control < 0)[0])]
-        raise DataError(t.root / "initial_control.csv", None, "town", missing, "no initial control")
+    def per_node(table: Table[Any], value: Any, what: str) -> NDArray[np.int8]:
+        """One value per node from a table with exactly one row per town."""
+        out = np.full(len(names), -1, dtype=np.int8)
+        for k, row in enumerate(table):
+            i = node_of(table, k, "town", row.town)
+            if out[i] != -1:
+                raise table.error(k, "town", row.town, "listed twice")
+            out[i] = value(row)
+        if (out < 0).any():
+            missing = names[int(np.flatnonzero(out < 0)[0])]
+            raise DataError(table.path, None, "town", missing, f"no {what}")
+        return out
+
+    control = per_node(t.initial_control, lambda r: 1 if r.control == "government" else 0,
+                       "initial control")
+    posture = per_node(t.posture, lambda r: POSTURES.index(r.posture), "posture")
     post_town = np.array(
         [node_of(t.posts, k, "town", p.town) for k, p in enumerate(t.posts)], dtype=np.int32
     )
@@ -195,6 +209,7 @@ def load_theatre(root: str | Path | None = None, max_edge_km: float = MAX_EDGE_K
         cells=cells,
         area_km2=cell_areas_km2(cells),
         initial_control=control,
+        posture=posture,
         post_town=post_town,
         post_established_day=post_day,
         roads=roads,
