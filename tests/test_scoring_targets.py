@@ -148,7 +148,7 @@ def test_score_command_prints_strict_json_and_plots(tmp_path: Path,
     assert cli.main(["run", str(BASELINE), "--replicas", "256", "--out", str(tmp_path / "r"),
                      "--quiet"]) == 0
     for f in ("recapture_days.parquet", "last_capture_days.parquet"):
-        assert pd.read_parquet(tmp_path / "r" / f).shape == (256, 135)
+        assert pd.read_parquet(tmp_path / "r" / f).shape == (256, default_world()[0].n_towns)
     capsys.readouterr()
     assert cli.main(["score", str(tmp_path / "r"), "--json", "--plots",
                      str(tmp_path / "p")]) == 0

@@ -12,8 +12,9 @@ Each target's score (:mod:`sim.calibration.evaluate`) is put in days:
   78 days (:data:`~sim.calibration.evaluate.KM2_PER_DAY`).
 
 The objective is the weighted mean of these over all targets (weights: the target's certainty,
-:mod:`sim.calibration.targets`). Every kind weighs per target, so the 95 dated targets dominate,
-as the record does; the conversion factors are modelling choices stated in calibration/README.md.
+:mod:`sim.calibration.targets`). Every kind weighs per target, so the dated targets (96 today)
+dominate, as they do the record; the conversion factors are modelling choices stated in
+calibration/README.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A simulated "capture" of a node counts the localities the node represents: itself and its
 cluster members (``1 + members``), since the article counts villages and the theatre gathers
 several reported villages into one cell. The same weight counts recaptures. The theatre places
-fewer localities than the article counts (191 against 295 "towns, villages and hilltops"), so each
+fewer localities than the article counts (193 against 295 "towns, villages and hilltops"), so each
 window also carries ``replay``: the count a model reproducing every dated capture target exactly
 would make in that window, the ceiling the gazetteer allows.
 """

@@ -1,8 +1,8 @@
 """Territory figures of the record, which of them are scored, and why.
 
-The cells are Voronoi cells of 135 nodes (median opposition cell 59 km²), so area moves in steps
+The cells are Voronoi cells of 136 nodes (median opposition cell 59 km²), so area moves in steps
 of whole cells. The figures disagree with the dated captures in this geometry: the cells of the
-towns recorded as taken by 11 Feb add up to ~1,060 km² against "600 km² by 11 Feb". Scored:
+towns recorded as taken by 11 Feb add up to ~1,130 km² against "600 km² by 11 Feb". Scored:
 
 * **2,345 km² captured by 6 Mar** (infobox, ``range``): the campaign's headline figure; at that
   size the whole-cell error (~330 km² RMSE in a synthetic test with 87 opposition nodes) is a
