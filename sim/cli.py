@@ -60,9 +60,10 @@ def _theatre(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from sim.outputs import check_target, default_dir
     from sim.run import run_scenario
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, with_overrides
 
-    sc = load_scenario(args.scenario)
+    sc = with_overrides(load_scenario(args.scenario), engine=args.engine, replicas=args.replicas,
+                        seed=args.seed)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=not args.quiet and sys.stderr.isatty())
@@ -86,7 +87,7 @@ def _validate(args: argparse.Namespace) -> int:
             load_scenario(f)
             print(f"{f}: ok")
         except IdlibSimError as exc:
-            print(f"idlib-sim: error: {exc}", file=sys.stderr)
+            _report(exc)
             bad += 1
     return 2 if bad else 0
 
@@ -99,17 +100,19 @@ def _list(args: argparse.Namespace) -> int:
             sc = load_scenario(f, check_names=False)
             print(f"{f.name:32s} {sc.description}")
         except IdlibSimError as exc:
-            print(f"{f.name:32s} (invalid: {exc})")
+            first, *rest = str(exc).splitlines() or [""]
+            print(f"{f.name:32s} (invalid: {first}" + (f" and {len(rest)} more)" if rest else ")"))
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.compare import compare, write_comparison
     from sim.outputs import check_target, default_dir
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, with_overrides
     from sim.world import default_world
 
-    a, b = load_scenario(args.a), load_scenario(args.b)
+    a, b = (with_overrides(load_scenario(f), replicas=args.replicas, seed=args.seed)
+            for f in (args.a, args.b))
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
     cmp = compare(a, b, replicas=args.replicas, seed=args.seed,
@@ -269,12 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _report(exc: IdlibSimError) -> None:
+    """One ``idlib-sim: error:`` line per error (a scenario file reports all of its errors)."""
+    for line in str(exc).splitlines() or [""]:
+        print(f"idlib-sim: error: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except IdlibSimError as exc:
-        print(f"idlib-sim: error: {exc}", file=sys.stderr)
+        _report(exc)
         return 2
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
         import os

@@ -22,6 +22,22 @@ def did_you_mean(value: str, choices: Iterable[str], n: int = 3) -> str:
     return f" (did you mean {quoted}?)"
 
 
+def quote(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: messages never carry a whole file."""
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    if isinstance(value, list | tuple | dict | set) and len(value) > 20:
+        return f"<{type(value).__name__} of {len(value):,} items>"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def show_path(path: str | Path, limit: int = 160) -> str:
+    """A path as messages show it: an over-long one keeps its start and its end."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2:]}"
+
+
 class DataError(IdlibSimError):
     """A seed-data file is malformed.
 
@@ -49,7 +65,7 @@ class DataError(IdlibSimError):
         self.reason = reason
         where = self.path if line is None else f"{self.path}:{line}"
         what = "" if field is None else f" field {field!r}"
-        val = "" if value is None else f" value {value!r}"
+        val = "" if value is None else f" value {quote(value)}"
         super().__init__(f"{where}:{what}{val}: {reason}")
 
 

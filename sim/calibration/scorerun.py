@@ -1,16 +1,15 @@
 """``idlib-sim score RUN_DIR``: score the outputs of any ``idlib-sim run`` against the targets.
 
-Reads ``manifest.json`` (start and end of the run), the per-replica day files
-``capture_days.parquet``, ``recapture_days.parquet`` and ``last_capture_days.parquet``, and
-``held_probability.csv`` (the end state). Every target kind is scored as in calibration
-(:mod:`sim.calibration.evaluate`), overall and by phase, with skill against the naive
-constant-speed model; the result is strict JSON (no NaN or Infinity) with ISO dates.
+Reads the run folder through :func:`sim.io.rundir.load_run` (``manifest.json``, the validated
+first-capture days), then the other per-replica day files ``recapture_days.parquet`` and
+``last_capture_days.parquet``, and ``held_probability.csv`` (the end state). Every target kind
+is scored as in calibration (:mod:`sim.calibration.evaluate`), overall and by phase, with skill
+against the naive constant-speed model; the result is strict JSON (no NaN or Infinity) with ISO
+dates.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,47 +22,59 @@ from sim.calibration.objective import objective
 from sim.calibration.scorecard import strict, summarise_terms
 from sim.calibration.targets import build_targets
 from sim.errors import IdlibSimError
+from sim.io.rundir import load_run
 from sim.theatre.theatre import CAMPAIGN_START
 from sim.world import default_world
 
 DAY_FILES = ("capture_days.parquet", "recapture_days.parquet", "last_capture_days.parquet")
 
 
-def _read_days(run: Path, name: str, towns: list[str], offset: int) -> np.ndarray:
-    df = pd.read_parquet(run / name)
+def _shift(d: np.ndarray, offset: int) -> np.ndarray:
+    """Day indices of the run -> day indices of the campaign calendar (day 0 = 19 Dec 2019)."""
+    return np.where(d >= 0, d + offset, -1).astype(np.int16)
+
+
+def _read_days(run: Path, name: str, towns: list[str], horizon: int) -> np.ndarray:
+    try:
+        df = pd.read_parquet(run / name)
+    except Exception as exc:  # pyarrow raises many types on a damaged file; all mean the same
+        raise IdlibSimError(f"{run / name}: not a readable Parquet file ({type(exc).__name__})"
+                            ) from None
     missing = [t for t in towns if t not in df.columns]
     if missing:
-        raise IdlibSimError(f"{run / name}: no column for town {missing[0]!r}")
-    d = df[towns].to_numpy().astype(np.int16)
-    # day indices of the run -> day indices of the campaign calendar (day 0 = 19 Dec 2019)
-    return np.where(d >= 0, d + offset, -1).astype(np.int16)
+        raise IdlibSimError(f"{run / name}: field {missing[0]!r}: no column for this town")
+    d = df[towns].to_numpy()
+    if not np.issubdtype(d.dtype, np.integer) or ((d < -1) | (d >= horizon)).any():
+        raise IdlibSimError(f"{run / name}: days must be integers, -1 (never) or 0 .. "
+                            f"{horizon - 1}")
+    return d.astype(np.int16)
 
 
 def load_outcomes(run_dir: str | Path) -> tuple[Outcomes, dict[str, Any]]:
     """The outcomes of a run directory on the campaign calendar, and its manifest."""
     run = Path(run_dir)
     theatre, _ = default_world()
-    for name in ("manifest.json", *DAY_FILES, "held_probability.csv"):
+    data = load_run(run, towns=theatre.names)
+    for name in (*DAY_FILES[1:], "held_probability.csv"):
         if not (run / name).is_file():
             hint = (" (written by idlib-sim run since the recapture scores; re-run the scenario)"
                     if name in DAY_FILES[1:] else "")
             raise IdlibSimError(f"{run}: not a complete run directory ({name} missing){hint}")
-    manifest = json.loads((run / "manifest.json").read_text())
+    offset = (data.start - CAMPAIGN_START).days
+    first = data.capture_days.to_numpy().astype(np.int16)
+    rec, last = (_read_days(run, f, theatre.names, data.horizon) for f in DAY_FILES[1:])
     try:
-        start = dt.date.fromisoformat(str(manifest["start"]))
-        end = dt.date.fromisoformat(str(manifest["end"]))
-    except (KeyError, ValueError) as exc:
-        raise IdlibSimError(f"{run / 'manifest.json'}: field 'start'/'end': {exc}") from None
-    offset = (start - CAMPAIGN_START).days
-    first, rec, last = (_read_days(run, f, theatre.names, offset) for f in DAY_FILES)
-    held = pd.read_csv(run / "held_probability.csv", index_col=0)
-    if offset < 0:
-        raise IdlibSimError(f"{run}/manifest.json: start {start} is before the campaign's "
-                            f"first day {CAMPAIGN_START}")
-    p_end = held[theatre.names].iloc[-1].to_numpy(float)
-    out = Outcomes(first, rec, last, p_end, theatre.initial_control, theatre.area_km2,
-                   (end - CAMPAIGN_START).days)
-    return out, manifest
+        held = pd.read_csv(run / "held_probability.csv", index_col=0)
+        p_end = held[theatre.names].iloc[-1].to_numpy(float)
+    except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IdlibSimError(f"{run / 'held_probability.csv'}: not a table of P(held) by town "
+                            f"({type(exc).__name__})") from None
+    if not (np.isfinite(p_end).all() and ((p_end >= 0) & (p_end <= 1)).all()):
+        raise IdlibSimError(f"{run / 'held_probability.csv'}: last row: probabilities must lie "
+                            "in [0, 1]")
+    out = Outcomes(_shift(first, offset), _shift(rec, offset), _shift(last, offset), p_end,
+                   theatre.initial_control, theatre.area_km2, (data.end - CAMPAIGN_START).days)
+    return out, data.manifest
 
 
 def score_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:

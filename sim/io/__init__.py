@@ -1,0 +1,1 @@
+"""Reading what the project wrote earlier (run folders), validated at the edge."""

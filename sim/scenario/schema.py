@@ -1,0 +1,140 @@
+"""The scenario schema: what a resolved scenario file may say, strictly typed and bounded.
+
+Every field is strict (``seed: true`` or ``replicas: "5"`` are refused, not converted), every
+number bounded, every date written ``YYYY-MM-DD`` (:mod:`sim.model.dates`). The period is bounded
+to what the model means (:class:`Period`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from sim.model.dates import IsoDate
+from sim.model.modifiers import Modifier
+from sim.model.params import ModelParams
+from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START
+
+#: First day never simulated: a run covers at most 19 Dec 2019 .. 31 Dec 2020. The forces, orders
+#: and modifiers describe the 2019-20 offensive; a year past the Moscow ceasefire is as far as a
+#: counterfactual on them can mean anything (and it keeps every day index and array small).
+HORIZON_END = dt.date(2021, 1, 1)
+
+#: A scenario's name is a file name of its default output folder: no separators, not ``.``/``..``.
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+_STRICT = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Period(BaseModel):
+    """``start`` .. ``end`` (first day not simulated), within ``CAMPAIGN_START .. HORIZON_END``."""
+
+    model_config = _STRICT
+    start: IsoDate = CAMPAIGN_START
+    end: IsoDate = CAMPAIGN_END
+    """First day not simulated."""
+
+    @field_validator("start", mode="after")
+    @classmethod
+    def _start(cls, start: dt.date) -> dt.date:
+        # Initial control is the front of 18 Dec 2019: a run cannot start before it.
+        if start < CAMPAIGN_START:
+            raise ValueError(f"start {start} is before the offensive ({CAMPAIGN_START})")
+        return start
+
+    @field_validator("end", mode="after")
+    @classmethod
+    def _end(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        if end > HORIZON_END:
+            raise ValueError(f"end {end} is after {HORIZON_END}: the model describes the 2019-20 "
+                             "offensive, so a run covers at most the year 2020")
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end {end} is not after start {start}")
+        return end
+
+
+class Outputs(BaseModel):
+    model_config = _STRICT
+    plots: bool = True
+    event_log: bool = True
+    """SimPy engine only: write the full event log."""
+
+
+class FormationOverride(BaseModel):
+    model_config = _STRICT
+    strength_k: float | None = Field(default=None, gt=0, le=50)
+    """Thousands of fighters; the seeds' formations hold 1-15 k."""
+
+
+class SectorOverride(BaseModel):
+    model_config = _STRICT
+    strength_k: float | None = Field(default=None, gt=0, le=100)
+
+
+class OrderOverride(BaseModel):
+    """A dated order added to a formation's orders (it supersedes earlier ones from ``start``)."""
+
+    model_config = _STRICT
+    start: IsoDate
+    objectives: list[str] = Field(min_length=1, max_length=100)
+    phase: str = Field("scenario", min_length=1, max_length=100)
+
+
+class ForceOverrides(BaseModel):
+    model_config = _STRICT
+    formations: dict[str, FormationOverride] = Field(default_factory=dict)
+    sectors: dict[str, SectorOverride] = Field(default_factory=dict)
+    orders: dict[str, list[OrderOverride]] = Field(default_factory=dict)
+
+
+class Scenario(BaseModel):
+    """A fully resolved scenario (after ``extends`` merging)."""
+
+    model_config = _STRICT
+
+    name: str
+    """Letters, digits, ``_``, ``.``, ``-`` (it names the default output folder)."""
+    description: str
+    """The question the scenario asks."""
+    extends: str | None = None
+    period: Period = Field(default_factory=Period)
+    engine: Literal["batch", "des"] = "batch"
+    replicas: int = Field(1000, ge=1, le=10_000_000)
+    seed: int = Field(20191219, ge=0, le=2**64 - 1)
+    params: ModelParams = Field(default_factory=ModelParams)
+    modifiers: dict[str, Modifier] = Field(default_factory=dict)
+    forces: ForceOverrides = Field(default_factory=ForceOverrides)
+    outputs: Outputs = Field(default_factory=Outputs)
+    source_file: str = ""
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not NAME_RE.fullmatch(name) or name in (".", "..") or len(name) > 100:
+            raise ValueError("a scenario name names its output folder: 1-100 letters, digits, "
+                             "'_', '.' or '-' (no spaces or '/'), not '.' or '..'")
+        return name
+
+    @field_validator("description", mode="after")
+    @classmethod
+    def _description(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the description states the scenario's question; it is blank")
+        if len(text) > 4000:
+            raise ValueError(f"{len(text)} characters: a description is at most 4000")
+        return text
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved content (not of the file), for manifests."""
+        data = self.model_dump(mode="json", exclude={"source_file", "extends"})
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def modifier_list(self) -> list[Modifier]:
+        return list(self.modifiers.values())
