@@ -148,17 +148,55 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from sim.calibration.scorerun import score_run_dir
+    from sim.calibration.scorerun import save_score_plots, score_run
 
-    out = score_run_dir(args.run_dir)
+    out, terms = score_run(args.run_dir)
+    if args.plots is not None:
+        import datetime as dt
+
+        from sim.theatre.theatre import CAMPAIGN_START
+
+        horizon = (dt.date.fromisoformat(out["end"]) - CAMPAIGN_START).days
+        for path in save_score_plots(terms, horizon, args.plots):
+            print(f"wrote {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps(out, default=str))
-    else:
-        print(f"{args.run_dir}: CRPS {out['crps_days']:.1f} days, MAE {out['mae_days']:.1f} "
-              f"days, 80 % coverage {out['coverage_80']:.2f}, skill vs naive "
-              f"{out.get('skill_vs_naive', float('nan')):+.2f} over {out['n_targets']} towns")
-        for row in out["worst_towns"][:5]:
-            print(f"  {row['town']:<24} CRPS {row['crps_days']:.1f} days")
+        print(json.dumps(out, allow_nan=False))
+        return 0
+
+    def f(v: object, fmt: str = ".1f") -> str:
+        return "-" if v is None else format(v, fmt)
+
+    n = out["n_targets"]
+    print(f"{args.run_dir}: {out['replicas']} replicas, {n['dated']} dated targets "
+          f"({n['by_kind']['captures']} captures, {n['by_kind']['recaptures']} recaptures, "
+          f"{n['by_kind']['retakes']} retakings), {n['counts']} counts, {n['end_state']} end "
+          "states")
+    print("CRPS: the forecast's average distance from the record, in days (0 = certain and "
+          "right; lower is better).")
+    print("skill: 1 - CRPS / CRPS of the naive constant-speed model (> 0 beats it; 1 = "
+          "perfect).")
+    print(f"{'':<22}{'n':>4}{'CRPS d':>8}{'|med| d':>9}{'cov50':>7}{'cov80':>7}{'skill':>7}")
+    for kind in ("dated", "captures", "recaptures", "retakes"):
+        for phase, s in [("all", out[kind]["overall"]), *out[kind]["by_phase"].items()]:
+            if not s["n_targets"]:
+                continue
+            label = f"{kind} {phase}" if phase != "all" else kind
+            print(f"{label:<22}{s['n_targets']:>4}{f(s['crps_days']):>8}"
+                  f"{f(s['median_abs_error_days']):>9}{f(s['coverage_50'], '.2f'):>7}"
+                  f"{f(s['coverage_80'], '.2f'):>7}{f(s['skill_vs_naive'], '+.2f'):>7}")
+    c, e = out["counts"], out["end_state"]
+    print(f"counts: mean count CRPS {f(c['mean_score'])} localities over {c['n_targets']} "
+          f"windows (skill {f(c['skill_vs_naive'], '+.2f')}); end state: Brier "
+          f"{f(e['mean_score'], '.3f')} over {e['n_targets']} nodes (skill "
+          f"{f(e['skill_vs_naive'], '+.2f')})")
+    for t in out["territory"]:
+        mark = "" if t["scored"] else " (reported, not scored)"
+        print(f"territory {t['quantity']} {t['date']}: recorded {t['recorded']:.0f}, median "
+              f"{t['median']:.0f}, replay of the record {t['replay']:.0f}{mark}")
+    print("worst targets:")
+    for w in out["worst_targets"][:8]:
+        print(f"  {w['target']:<24} {w['kind']:<12} recorded {w['recorded']}  median "
+              f"{w['median'] or 'never'}  CRPS {w['crps_days']:.1f} d  ({w['reason']})")
     return 0
 
 
@@ -222,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("score", help="score a run directory against the recorded targets")
     sc.add_argument("run_dir", type=Path)
     sc.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    sc.add_argument("--plots", type=Path, metavar="DIR",
+                    help="also draw the plots of the scores against the record into DIR")
     sc.set_defaults(func=_score)
 
     b = sub.add_parser("bench", help="benchmark both engines on the baseline")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.scoring import quantiles_from_cdf
+from sim.analysis import quantiles_from_cdf
 
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 AREA_BIN_KM2 = 1.0
@@ -79,7 +79,7 @@ class Ensemble:
         """``(towns, len(qs))`` first-capture day quantiles; never-captured replicas count as
         later than the end, so a quantile beyond the captured share is ``nan``.
 
-        Quantile definition: :func:`sim.scoring.quantiles_from_cdf` (inverse ECDF).
+        Quantile definition: :func:`sim.analysis.quantiles_from_cdf` (inverse ECDF).
         """
         cdf = np.cumsum(self.cap_hist[:, :-1], axis=1) / self.n  # last column: never captured
         q = quantiles_from_cdf(cdf, np.asarray(qs)).T

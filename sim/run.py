@@ -14,7 +14,11 @@ Output files (all in the run directory; documented in the README):
     probability that the government holds each town at 00:00 of each date (dates x towns).
 ``capture_days.parquet``
     per replica (rows) and town (columns): the day index of the first government capture
-    (``-1`` = never; day 0 = the scenario's start date). Written chunk by chunk.
+    (``-1`` = never). Day ``k`` = captured during day ``k``; day 0 = the scenario's start date
+    (19 Dec 2019 for the historical campaign). Written chunk by chunk.
+``recapture_days.parquet``, ``last_capture_days.parquet``
+    the same layout: the day of the opposition's first recapture of the town, and the day of the
+    government's last capture (its retaking, when later than the first recapture); ``-1`` = never.
 ``events.csv`` (SimPy engine)
     the full event log of every replica: ``replica, time, day, date, town, event, formation,
     side, modifier``.
@@ -40,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engines.batch import run_batch
+from sim.engines.batch import BatchChunk, run_batch
 from sim.engines.des import run_replica
 from sim.model.campaign import Campaign, make_campaign
 from sim.model.forces import Forces, Order, load_forces
@@ -109,9 +113,9 @@ def new_ensemble(c: Campaign) -> Ensemble:
 
 
 def simulate_batch(c: Campaign, seed: int, n: int,
-                   on_chunk: Callable[[int, np.ndarray], None] | None = None,
+                   on_chunk: Callable[[BatchChunk], None] | None = None,
                    progress: bool = False) -> Ensemble:
-    """Run the batch core and aggregate; ``on_chunk(start, first_capture_day)`` sees each chunk."""
+    """Run the batch core and aggregate; ``on_chunk(chunk)`` sees each :class:`BatchChunk`."""
     ens = new_ensemble(c)
     from tqdm import tqdm
 
@@ -122,7 +126,7 @@ def simulate_batch(c: Campaign, seed: int, n: int,
     for chunk in run_batch(c, seed, n, progress=tick):
         ens.add(chunk.first_capture_day, chunk.held_count, chunk.gov_area_km2, chunk.n_recaptures)
         if on_chunk is not None:
-            on_chunk(chunk.start, chunk.first_capture_day)
+            on_chunk(chunk)
     bar.close()
     return ens
 
@@ -146,16 +150,18 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
         return RunSummary(ens, time.perf_counter() - t0, None)
     with atomic_dir(out, kind="run") as tmp:
         if engine == "batch":
-            writer: list[pq.ParquetWriter] = []
+            writers: dict[str, pq.ParquetWriter] = {}
 
-            def sink(start: int, first: np.ndarray) -> None:
-                table = pa.table({name: first[:, i] for i, name in enumerate(c.theatre.names)})
-                if not writer:
-                    writer.append(pq.ParquetWriter(tmp / "capture_days.parquet", table.schema))
-                writer[0].write_table(table)
+            def sink(chunk: BatchChunk) -> None:
+                for fname, days in _day_tables(chunk.first_capture_day, chunk.first_recapture_day,
+                                               chunk.last_capture_day):
+                    table = pa.table({name: days[:, i] for i, name in enumerate(c.theatre.names)})
+                    if fname not in writers:
+                        writers[fname] = pq.ParquetWriter(tmp / fname, table.schema)
+                    writers[fname].write_table(table)
 
             ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress)
-            for w in writer:
+            for w in writers.values():
                 w.close()
         else:
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log)
@@ -172,7 +178,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
 def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
          event_log: bool = True) -> Ensemble:
     ens = new_ensemble(c)
-    logs, controls, strengths, firsts = [], [], [], []
+    logs, controls, strengths, firsts, recs, lasts = [], [], [], [], [], []
     from tqdm import tqdm
 
     for r in tqdm(range(n), unit="replica", desc="des", leave=False, disable=not progress):
@@ -182,6 +188,8 @@ def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
                 np.zeros((1, c.n_towns), np.int16) + _recaptures(res.log, c))
         if tmp is not None:
             firsts.append(res.first_capture_day)
+            recs.append(res.first_recapture_day)
+            lasts.append(res.last_capture_day)
             if event_log:
                 log = res.log.copy()
                 log.insert(0, "replica", r)
@@ -201,9 +209,10 @@ def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
         pd.concat(controls)[["replica", "day", "town", "control"]].astype(
             {"control": "int8", "day": "int16"}).to_parquet(tmp / "control_daily.parquet")
         pd.concat(strengths).to_csv(tmp / "strength_daily.csv", index=False)
-        first = np.array(firsts, dtype=np.int16)
-        pq.write_table(pa.table({name: first[:, i] for i, name in enumerate(c.theatre.names)}),
-                       tmp / "capture_days.parquet")
+        for fname, arr in _day_tables(*(np.array(a, dtype=np.int16).reshape(-1, c.n_towns)
+                                         for a in (firsts, recs, lasts))):
+            pq.write_table(pa.table({name: arr[:, i] for i, name in enumerate(c.theatre.names)}),
+                           tmp / fname)
         if logs:
             from sim import plots
 
@@ -211,6 +220,13 @@ def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
             ax.set_title("replica 0: captures and recaptures")
             plots.save(ax, tmp / "timeline.png")
     return ens
+
+
+def _day_tables(first: np.ndarray, recapture: np.ndarray,
+                last: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Per-replica day files of a run (rows = replicas, columns = towns, ``-1`` = never)."""
+    return [("capture_days.parquet", first), ("recapture_days.parquet", recapture),
+            ("last_capture_days.parquet", last)]
 
 
 def _recaptures(log: pd.DataFrame, c: Campaign) -> np.ndarray:

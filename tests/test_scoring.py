@@ -1,4 +1,4 @@
-"""Tests of :mod:`sim.scoring`: definitions against slow reference implementations, properties,
+"""Tests of :mod:`sim.analysis`: definitions against slow reference implementations, properties,
 and (marked ``statistical``) calibration of the PIT and interval coverage under a well-specified
 synthetic model, with a deliberately biased forecast showing that the checks can fail."""
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import stats
 
-from sim import scoring
+from sim import analysis
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 FEW = settings(max_examples=25, deadline=None, derandomize=True)
@@ -64,14 +64,14 @@ def test_point_mass_crps_is_absolute_error(h: int, data: st.DataObject) -> None:
     a = data.draw(st.integers(0, h - 1))
     y = data.draw(st.integers(0, h - 1))
     n = data.draw(st.integers(1, 30))
-    assert scoring.crps_censored(np.full(n, a), y, h) == pytest.approx(abs(a - y), abs=1e-12)
+    assert analysis.crps_censored(np.full(n, a), y, h) == pytest.approx(abs(a - y), abs=1e-12)
 
 
 @given(ensemble_and_obs())
 @PROPERTY
 def test_crps_censored_equals_energy_form_inside_horizon(case: tuple[list[int], int, int]) -> None:
     days, y, h = case
-    got = scoring.crps_censored(np.array(days, dtype=np.int16), y, h)
+    got = analysis.crps_censored(np.array(days, dtype=np.int16), y, h)
     assert got.shape == ()
     assert float(got) == pytest.approx(slow_energy_crps(days, y), abs=1e-9)
 
@@ -81,17 +81,17 @@ def test_crps_censored_equals_energy_form_inside_horizon(case: tuple[list[int], 
 def test_crps_censored_matches_defining_sum(case: tuple[list[int], int, int]) -> None:
     """Never-captured replicas, replicas beyond the window and a recorded "not captured"."""
     days, y, h = case
-    assert float(scoring.crps_censored(np.array(days), y, h)) == pytest.approx(
+    assert float(analysis.crps_censored(np.array(days), y, h)) == pytest.approx(
         slow_censored_crps(days, y, h), abs=1e-9)
 
 
 @pytest.mark.parametrize(("y", "h"), [(0, 78), (30, 78), (77, 78), (0, 1)])
 def test_never_captured_ensemble_scores_horizon_minus_y(y: int, h: int) -> None:
-    assert float(scoring.crps_censored(np.full(50, -1), y, h)) == h - y
+    assert float(analysis.crps_censored(np.full(50, -1), y, h)) == h - y
     # A recorded "not captured" against an ensemble that agrees scores 0, and against a point
     # mass at day a scores the days from a to the end of the window.
-    assert float(scoring.crps_censored(np.full(50, -1), -1, h)) == 0.0
-    assert float(scoring.crps_censored(np.full(5, y), -1, h)) == h - y
+    assert float(analysis.crps_censored(np.full(50, -1), -1, h)) == 0.0
+    assert float(analysis.crps_censored(np.full(5, y), -1, h)) == h - y
 
 
 @given(ensemble_and_obs(lo=-1, y_never=False), st.data())
@@ -106,8 +106,8 @@ def test_capturing_a_never_replica_on_or_after_y_lowers_the_score(
     d = data.draw(st.integers(y, h - 1))
     moved = list(days)
     moved[moved.index(-1)] = d
-    before = float(scoring.crps_censored(np.array(days), y, h))
-    after = float(scoring.crps_censored(np.array(moved), y, h))
+    before = float(analysis.crps_censored(np.array(days), y, h))
+    after = float(analysis.crps_censored(np.array(moved), y, h))
     assert after < before
     assert after == pytest.approx(slow_censored_crps(moved, y, h), abs=1e-9)
 
@@ -125,7 +125,7 @@ def test_crps_censored_is_proper(h: int, data: st.DataObject) -> None:
     def expected_score(forecast_counts: NDArray[np.int64]) -> float:
         ens = np.repeat(cats, forecast_counts)
         # One target per possible outcome, each scored against the same ensemble.
-        s = scoring.crps_censored(np.repeat(ens[:, None], h + 1, axis=1), cats, h)
+        s = analysis.crps_censored(np.repeat(ens[:, None], h + 1, axis=1), cats, h)
         return float((g / g.sum()) @ s)
 
     assert expected_score(g) <= expected_score(f) + 1e-12
@@ -136,39 +136,39 @@ def test_crps_censored_vectorised_over_targets() -> None:
     h = 40
     days = rng.integers(-1, h, size=(300, 7)).astype(np.int32)
     y = rng.integers(-1, h, size=7)
-    got = scoring.crps_censored(days, y, h)
+    got = analysis.crps_censored(days, y, h)
     assert got.shape == (7,)
-    want = [float(scoring.crps_censored(days[:, j], int(y[j]), h)) for j in range(7)]
+    want = [float(analysis.crps_censored(days[:, j], int(y[j]), h)) for j in range(7)]
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
 def test_input_validation() -> None:
     with pytest.raises(TypeError):
-        scoring.crps_censored(np.array([1.0, 2.0]), 1, 10)
+        analysis.crps_censored(np.array([1.0, 2.0]), 1, 10)
     with pytest.raises(ValueError, match="-1"):
-        scoring.crps_censored(np.array([-2, 3]), 1, 10)
+        analysis.crps_censored(np.array([-2, 3]), 1, 10)
     with pytest.raises(ValueError):
-        scoring.crps_censored(np.zeros((5, 3), int), np.zeros(4, int), 10)
+        analysis.crps_censored(np.zeros((5, 3), int), np.zeros(4, int), 10)
     with pytest.raises(ValueError):
-        scoring.crps_censored(np.zeros(5, int), np.zeros(2, int), 10)
+        analysis.crps_censored(np.zeros(5, int), np.zeros(2, int), 10)
     with pytest.raises(ValueError):
-        scoring.crps_censored(np.zeros(5, int), 1.5, 10)
+        analysis.crps_censored(np.zeros(5, int), 1.5, 10)
     with pytest.raises(ValueError):
-        scoring.crps_censored(np.zeros(5, int), 1, 0)
+        analysis.crps_censored(np.zeros(5, int), 1, 0)
     # Whole days stored as floats (as in a table) are accepted.
-    assert float(scoring.crps_censored(np.zeros(5, int), 3.0, 10)) == 3.0
+    assert float(analysis.crps_censored(np.zeros(5, int), 3.0, 10)) == 3.0
 
 
 # -- crps_ensemble --------------------------------------------------------------------------------
 @pytest.mark.parametrize(("a", "y"), [(0.0, 0.0), (3.5, -1.25), (-2.0, 1e3)])
 def test_crps_ensemble_point_mass(a: float, y: float) -> None:
-    assert scoring.crps_ensemble(np.full(17, a), y) == pytest.approx(abs(a - y), abs=1e-9)
+    assert analysis.crps_ensemble(np.full(17, a), y) == pytest.approx(abs(a - y), abs=1e-9)
 
 
 @given(st.lists(st.floats(-1e4, 1e4), min_size=1, max_size=60), st.floats(-1e4, 1e4))
 @PROPERTY
 def test_crps_ensemble_equals_energy_form(x: list[float], y: float) -> None:
-    got = scoring.crps_ensemble(np.array(x), y)
+    got = analysis.crps_ensemble(np.array(x), y)
     assert isinstance(got, float)
     # Rounding scales with the magnitudes involved (sums of up to 60 terms of size <= 2e4).
     assert got == pytest.approx(slow_energy_crps(x, y), abs=1e-9 * (1.0 + 2e4))
@@ -179,22 +179,22 @@ def test_crps_ensemble_equals_energy_form(x: list[float], y: float) -> None:
 def test_crps_ensemble_agrees_with_crps_censored_inside_window(
         case: tuple[list[int], int, int]) -> None:
     days, y, h = case
-    assert scoring.crps_ensemble(np.array(days, float), float(y)) == pytest.approx(
-        float(scoring.crps_censored(np.array(days), y, h)), abs=1e-9)
+    assert analysis.crps_ensemble(np.array(days, float), float(y)) == pytest.approx(
+        float(analysis.crps_censored(np.array(days), y, h)), abs=1e-9)
 
 
 def test_crps_ensemble_batch_matches_loop() -> None:
     rng = np.random.default_rng(5)
     x = rng.normal(size=(200, 4, 3)).astype(np.float32)
     y = rng.normal(size=(4, 3))
-    got = scoring.crps_ensemble_batch(x, y)
+    got = analysis.crps_ensemble_batch(x, y)
     assert got.shape == (4, 3)
     for i in range(4):
         for j in range(3):
-            assert got[i, j] == pytest.approx(scoring.crps_ensemble(x[:, i, j], y[i, j]),
+            assert got[i, j] == pytest.approx(analysis.crps_ensemble(x[:, i, j], y[i, j]),
                                               abs=1e-12)
     with pytest.raises(ValueError):
-        scoring.crps_ensemble(x, 0.0)
+        analysis.crps_ensemble(x, 0.0)
 
 
 def _normal_crps_sd_per_sqrt_n(z: float) -> float:
@@ -233,7 +233,7 @@ def test_crps_ensemble_approaches_normal_closed_form(z: float) -> None:
     closed = sigma * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z)
                       - 1 / math.sqrt(math.pi))
     x = np.random.default_rng(20191219).normal(mu, sigma, n)
-    assert abs(scoring.crps_ensemble(x, y) - closed) <= tol
+    assert abs(analysis.crps_ensemble(x, y) - closed) <= tol
 
 
 # -- quantiles, median error, coverage ------------------------------------------------------------
@@ -241,21 +241,21 @@ def test_quantiles_censored_hand_cases() -> None:
     # Captured on days 1, 2, 3 and never: F(1) = .25, F(2) = .5, F(3..9) = .75.
     days = np.array([3, 1, -1, 2])
     qs = [0.1, 0.25, 0.26, 0.5, 0.6, 0.75, 0.76, 1.0]
-    got = scoring.quantiles_censored(days, qs, 10)
+    got = analysis.quantiles_censored(days, qs, 10)
     np.testing.assert_array_equal(got, [1, 1, 2, 2, 3, 3, np.inf, np.inf])
-    assert scoring.quantiles_censored(days, 0.5, 10).shape == ()
+    assert analysis.quantiles_censored(days, 0.5, 10).shape == ()
     # Two targets; the second is never captured, the first always on day 0.
     two = np.array([[0, -1], [0, -1]])
-    got2 = scoring.quantiles_censored(two, [0.5, 1.0], 5)
+    got2 = analysis.quantiles_censored(two, [0.5, 1.0], 5)
     assert got2.shape == (2, 2)
     np.testing.assert_array_equal(got2, [[0, np.inf], [0, np.inf]])
     # Days beyond the window count as never.
-    assert float(scoring.quantiles_censored(np.array([7, 7]), 0.5, 5)) == np.inf
+    assert float(analysis.quantiles_censored(np.array([7, 7]), 0.5, 5)) == np.inf
     # q = k / n hits exactly despite rounding of q (0.7 * 10 > 7 in floating point).
     ten = np.arange(10)
-    assert float(scoring.quantiles_censored(ten, 0.7, 10)) == 6.0
+    assert float(analysis.quantiles_censored(ten, 0.7, 10)) == 6.0
     with pytest.raises(ValueError):
-        scoring.quantiles_censored(days, [0.0], 10)
+        analysis.quantiles_censored(days, [0.0], 10)
 
 
 @given(ensemble_and_obs(lo=-1, beyond=3), st.lists(st.floats(0.01, 1.0), min_size=1, max_size=5))
@@ -263,7 +263,7 @@ def test_quantiles_censored_hand_cases() -> None:
 def test_quantiles_censored_match_definition(case: tuple[list[int], int, int],
                                              qs: list[float]) -> None:
     days, _, h = case
-    got = scoring.quantiles_censored(np.array(days), qs, h)
+    got = analysis.quantiles_censored(np.array(days), qs, h)
     np.testing.assert_array_equal(got, [slow_quantile(days, q, h) for q in qs])
 
 
@@ -271,28 +271,28 @@ def test_abs_error_of_median() -> None:
     h = 20
     # Median day 5 (F(5) = 0.5).
     days = np.array([[5, -1], [5, -1], [9, -1], [-1, 3]])
-    got = scoring.abs_error_of_median(days, np.array([8, 12]), h)
+    got = analysis.abs_error_of_median(days, np.array([8, 12]), h)
     # Second target: median "never" -> horizon; error 20 - 12 = 8 is a lower bound.
     np.testing.assert_array_equal(got, [3.0, 8.0])
-    assert float(scoring.abs_error_of_median(days[:, 0], -1, h)) == 15.0
-    assert float(scoring.abs_error_of_median(days[:, 1], -1, h)) == 0.0
+    assert float(analysis.abs_error_of_median(days[:, 0], -1, h)) == 15.0
+    assert float(analysis.abs_error_of_median(days[:, 1], -1, h)) == 0.0
 
 
 def test_interval_coverage_hand_cases() -> None:
     h = 30
     days = np.arange(10)  # F(x) = (x + 1) / 10; 80 % interval [q.1, q.9] = [0, 8]
     for y, want in [(0, True), (8, True), (9, False), (25, False), (-1, False)]:
-        assert bool(scoring.interval_coverage(days, y, 0.8, h)) is want, y
+        assert bool(analysis.interval_coverage(days, y, 0.8, h)) is want, y
     # Half never captured: 80 % interval [q.1, inf] covers every later day and "not captured".
     late = np.r_[np.arange(5), np.full(5, -1)]
     for y, want in [(0, True), (29, True), (-1, True)]:
-        assert bool(scoring.interval_coverage(late, y, 0.8, h)) is want, y
+        assert bool(analysis.interval_coverage(late, y, 0.8, h)) is want, y
     # Mostly never: [inf, inf] covers only "not captured".
     never = np.r_[0, np.full(19, -1)]
     for y, want in [(0, False), (29, False), (-1, True)]:
-        assert bool(scoring.interval_coverage(never, y, 0.8, h)) is want, y
+        assert bool(analysis.interval_coverage(never, y, 0.8, h)) is want, y
     with pytest.raises(ValueError):
-        scoring.interval_coverage(days, 0, 1.0, h)
+        analysis.interval_coverage(days, 0, 1.0, h)
 
 
 # -- PIT ------------------------------------------------------------------------------------------
@@ -301,13 +301,13 @@ def test_pit_hand_cases() -> None:
     days = np.array([[4, 4, -1], [4, 6, -1]])  # n = 2; columns: point mass, two days, never
     y = np.array([4, 5, 3])
     u = np.random.default_rng(3).random(3)
-    got = scoring.pit(days, y, h, np.random.default_rng(3))
+    got = analysis.pit(days, y, h, np.random.default_rng(3))
     # Column 0: F(3) = 0, F(4) = 1 -> U. Column 1: F(4) = F(5) = .5 -> .5. Column 2: F = 0 -> 0.
     np.testing.assert_allclose(got, [u[0], 0.5, 0.0], rtol=0, atol=1e-15)
     # Recorded "not captured": F(h - 1) + U (1 - F(h - 1)).
-    got_never = scoring.pit(days, np.array([-1, -1, -1]), h, np.random.default_rng(3))
+    got_never = analysis.pit(days, np.array([-1, -1, -1]), h, np.random.default_rng(3))
     np.testing.assert_allclose(got_never, [1.0, 1.0, u[2]], rtol=0, atol=1e-15)
-    assert scoring.pit(days[:, 0], 3, h, np.random.default_rng(3)).shape == ()
+    assert analysis.pit(days[:, 0], 3, h, np.random.default_rng(3)).shape == ()
 
 
 def _ensemble(rng: np.random.Generator, p: NDArray[np.float64],
@@ -364,11 +364,11 @@ def test_pit_uniform_when_well_specified_and_not_when_biased() -> None:
     """
     rng = np.random.default_rng(2020_03_05)
     _, ens, y = _discrete_design(rng, N_TARGETS, N_REPLICAS, HORIZON)
-    u = scoring.pit(ens, y, HORIZON, rng)
+    u = analysis.pit(ens, y, HORIZON, rng)
     assert stats.kstest(u, "uniform").pvalue > 1e-3
 
     late = np.where((ens >= 0) & (ens + 5 < HORIZON), ens + 5, -1)
-    u_late = scoring.pit(late, y, HORIZON, rng)
+    u_late = analysis.pit(late, y, HORIZON, rng)
     assert stats.kstest(u_late, "uniform").pvalue < 1e-3
 
 
@@ -397,10 +397,10 @@ def test_interval_coverage_when_well_specified(level: float) -> None:
     """
     rng = np.random.default_rng(2019_12_19)
     p, ens, y = _discrete_design(rng, N_TARGETS, N_REPLICAS, HORIZON)
-    covered = scoring.interval_coverage(ens, y, level, HORIZON)
+    covered = analysis.interval_coverage(ens, y, level, HORIZON)
     rate = covered.mean()
 
-    lo, hi = scoring.quantiles_censored(ens, [(1 - level) / 2, (1 + level) / 2], HORIZON)
+    lo, hi = analysis.quantiles_censored(ens, [(1 - level) / 2, (1 + level) / 2], HORIZON)
     # Category index of each end: day, or HORIZON for "never".
     lo_i = np.where(np.isinf(lo), HORIZON, lo).astype(int)
     hi_i = np.where(np.isinf(hi), HORIZON, hi).astype(int)
@@ -419,15 +419,15 @@ def test_interval_coverage_when_well_specified(level: float) -> None:
 
     sharp = p**3 / (p**3).sum(axis=1, keepdims=True)
     overconfident = _ensemble(rng, sharp, N_REPLICAS)
-    assert scoring.interval_coverage(overconfident, y, level, HORIZON).mean() < level - 4 * s
+    assert analysis.interval_coverage(overconfident, y, level, HORIZON).mean() < level - 4 * s
 
 
 # -- naive benchmark ------------------------------------------------------------------------------
 def test_naive_days() -> None:
-    got = scoring.naive_days(np.array([0.0, 9.99, 10.0, 779.0, 780.0]), 10.0, 78)
+    got = analysis.naive_days(np.array([0.0, 9.99, 10.0, 779.0, 780.0]), 10.0, 78)
     np.testing.assert_array_equal(got, [0, 0, 1, 77, np.inf])
     with pytest.raises(ValueError):
-        scoring.naive_days(np.array([1.0]), 0.0, 78)
+        analysis.naive_days(np.array([1.0]), 0.0, 78)
 
 
 @given(st.floats(0.1, 20.0), st.integers(1, 60), st.integers(0, 2**32 - 1))
@@ -437,11 +437,11 @@ def test_fit_naive_speed_recovers_generating_speed(v: float, m: int, seed: int) 
     d = np.random.default_rng(seed).uniform(0.5, 120.0, m)
     y = np.floor(d / v)
     y = np.where(y >= h, -1, y).astype(int)
-    v_hat = scoring.fit_naive_speed(d, y, h)
-    assert scoring.NAIVE_SPEED_BOUNDS[0] <= v_hat <= scoring.NAIVE_SPEED_BOUNDS[1]
-    fc = scoring.naive_days(d, v_hat, h)
+    v_hat = analysis.fit_naive_speed(d, y, h)
+    assert analysis.NAIVE_SPEED_BOUNDS[0] <= v_hat <= analysis.NAIVE_SPEED_BOUNDS[1]
+    fc = analysis.naive_days(d, v_hat, h)
     np.testing.assert_array_equal(np.where(np.isinf(fc), -1, fc), y)
-    assert scoring.naive_crps(d, y, v_hat, h).mean() == 0.0
+    assert analysis.naive_crps(d, y, v_hat, h).mean() == 0.0
 
 
 def test_fit_naive_speed_is_the_global_minimum() -> None:
@@ -453,9 +453,9 @@ def test_fit_naive_speed_is_the_global_minimum() -> None:
     y[:3] = -1
 
     def mae(v: float) -> float:
-        return float(scoring.naive_crps(d, y, v, h).mean())
+        return float(analysis.naive_crps(d, y, v, h).mean())
 
-    best = mae(scoring.fit_naive_speed(d, y, h))
+    best = mae(analysis.fit_naive_speed(d, y, h))
     brute = min(mae(float(v)) for v in np.geomspace(0.05, 50, 100_000)[::7])
     assert best <= brute
     assert best > 0
@@ -466,11 +466,11 @@ def test_fit_naive_speed_is_the_global_minimum() -> None:
 def test_naive_crps_equals_crps_of_degenerate_ensemble(dist: float, v: float, h: int,
                                                        data: st.DataObject) -> None:
     y = data.draw(st.integers(-1, h - 1))
-    a = scoring.naive_days(np.array([dist]), v, h)[0]
+    a = analysis.naive_days(np.array([dist]), v, h)[0]
     ens = np.array([-1 if np.isinf(a) else int(a)])
-    got = scoring.naive_crps(np.array([dist]), np.array([y]), v, h)
+    got = analysis.naive_crps(np.array([dist]), np.array([y]), v, h)
     assert got.shape == (1,)
-    assert got[0] == float(scoring.crps_censored(ens, y, h))
+    assert got[0] == float(analysis.crps_censored(ens, y, h))
 
 
 # -- tables ---------------------------------------------------------------------------------------
@@ -479,7 +479,7 @@ def test_score_table_columns_and_consistency() -> None:
     h, n, m = 50, 400, 6
     days = rng.integers(-1, h, size=(n, m)).astype(np.int16)
     y = np.array([0, 10, 25, 49, -1, 30])
-    t = scoring.score_table(days, y, h, np.random.default_rng(9), names=list("abcdef"),
+    t = analysis.score_table(days, y, h, np.random.default_rng(9), names=list("abcdef"),
                             phase=["p1", "p1", "p2", "p2", "p2", "p1"], weight=np.arange(1, 7))
     assert list(t.columns) == ["town", "y", "crps_days", "abs_err_median_days", "median_day",
                                "q10", "q90", "pit", "in50", "in80", "p_captured", "phase",
@@ -487,16 +487,16 @@ def test_score_table_columns_and_consistency() -> None:
     assert len(t) == m
     assert list(t["town"]) == list("abcdef")
     np.testing.assert_array_equal(t["y"], y)
-    np.testing.assert_allclose(t["crps_days"], scoring.crps_censored(days, y, h), atol=1e-12)
+    np.testing.assert_allclose(t["crps_days"], analysis.crps_censored(days, y, h), atol=1e-12)
     np.testing.assert_array_equal(t["abs_err_median_days"],
-                                  scoring.abs_error_of_median(days, y, h))
-    q = scoring.quantiles_censored(days, [0.1, 0.5, 0.9], h)
+                                  analysis.abs_error_of_median(days, y, h))
+    q = analysis.quantiles_censored(days, [0.1, 0.5, 0.9], h)
     np.testing.assert_array_equal(t[["q10", "median_day", "q90"]].to_numpy().T, q)
-    np.testing.assert_array_equal(t["pit"], scoring.pit(days, y, h, np.random.default_rng(9)))
-    np.testing.assert_array_equal(t["in50"], scoring.interval_coverage(days, y, 0.5, h))
-    np.testing.assert_array_equal(t["in80"], scoring.interval_coverage(days, y, 0.8, h))
+    np.testing.assert_array_equal(t["pit"], analysis.pit(days, y, h, np.random.default_rng(9)))
+    np.testing.assert_array_equal(t["in50"], analysis.interval_coverage(days, y, 0.5, h))
+    np.testing.assert_array_equal(t["in80"], analysis.interval_coverage(days, y, 0.8, h))
     np.testing.assert_allclose(t["p_captured"], ((days >= 0) & (days < h)).mean(axis=0))
-    bare = scoring.score_table(days, y, h, np.random.default_rng(9))
+    bare = analysis.score_table(days, y, h, np.random.default_rng(9))
     assert list(bare["town"]) == list(range(m))
     assert "phase" not in bare and "weight" not in bare
 
@@ -517,7 +517,7 @@ def _hand_table(weighted: bool) -> pd.DataFrame:
 
 def test_summarise_weighted_means_skill_and_phases() -> None:
     naive = np.array([2.0, 2.0, 10.0, 1.0])
-    s = scoring.summarise(_hand_table(weighted=True), naive)
+    s = analysis.summarise(_hand_table(weighted=True), naive)
     assert s["n_targets"] == 4
     # Weights 1, 1, 2, 0 (total 4).
     assert s["crps_days"] == pytest.approx((1 + 3 + 10) / 4)
@@ -543,14 +543,14 @@ def test_summarise_weighted_means_skill_and_phases() -> None:
 
 def test_summarise_unweighted_without_naive_or_phase() -> None:
     t = _hand_table(weighted=False).drop(columns="phase")
-    s = scoring.summarise(t)
+    s = analysis.summarise(t)
     assert set(s) == {"crps_days", "mae_days", "coverage_50", "coverage_80", "n_targets"}
     assert s["crps_days"] == pytest.approx(4.0)
     assert s["mae_days"] == pytest.approx(4.0)
     assert s["coverage_50"] == pytest.approx(0.5)
     assert s["coverage_80"] == pytest.approx(0.75)
     with pytest.raises(ValueError):
-        scoring.summarise(t, np.ones(3))
+        analysis.summarise(t, np.ones(3))
 
 
 def test_summarise_of_score_table_end_to_end() -> None:
@@ -560,9 +560,9 @@ def test_summarise_of_score_table_end_to_end() -> None:
     d = rng.uniform(1.0, 90.0, m)
     y = np.clip(np.floor(d / 1.2).astype(int) + rng.integers(-5, 6, m), 0, h - 1)
     days = np.clip(y[None, :] + rng.integers(-8, 9, size=(300, m)), -1, h - 1)
-    t = scoring.score_table(days, y, h, rng, phase=["a"] * 10 + ["b"] * 10)
-    v = scoring.fit_naive_speed(d, y, h)
-    s = scoring.summarise(t, scoring.naive_crps(d, y, v, h))
+    t = analysis.score_table(days, y, h, rng, phase=["a"] * 10 + ["b"] * 10)
+    v = analysis.fit_naive_speed(d, y, h)
+    s = analysis.summarise(t, analysis.naive_crps(d, y, v, h))
     assert s["skill_vs_naive"] == pytest.approx(1 - s["crps_days"] / s["crps_naive_days"])
     assert set(s["by_phase"]) == {"a", "b"}
     json.dumps(s)

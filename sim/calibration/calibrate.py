@@ -33,11 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import scoring
+from sim import analysis
 from sim.calibration import space
 from sim.calibration.cache import RunFolder, content_key
 from sim.calibration.config import CalibrationConfig, check_name, load_config
+from sim.calibration.evaluate import NaiveForecast
 from sim.calibration.objective import objective, simulate, term_scores
+from sim.calibration.scorecard import strict, summarise_terms
 from sim.calibration.steps import Evaluator, csv_text, fit, posterior, screen
 from sim.calibration.targets import Targets, build_targets
 from sim.errors import IdlibSimError
@@ -75,24 +77,10 @@ def naive_distances(theatre: Theatre) -> np.ndarray:
     return np.asarray(theatre.distance_km[gov].min(axis=0))
 
 
-def scores(terms: pd.DataFrame, naive_speed: float, dist: np.ndarray, horizon: int
-           ) -> dict[str, Any]:
-    """Summary scores of a term table (point-date captures scored as in :mod:`sim.scoring`)."""
-    cap = terms[terms["term"] == "capture_date"].copy()
-    cap = cap.rename(columns={"score_days": "crps_days"})
-    y = cap["recorded_day"].to_numpy(int)
-    naive = scoring.naive_crps(dist[cap["node"].to_numpy(int)], y, naive_speed, horizon)
-    out = scoring.summarise(cap, naive_crps=naive)
+def scores(terms: pd.DataFrame) -> dict[str, Any]:
+    """Summary scores of a target score table (:mod:`sim.calibration.scorecard`)."""
+    out = summarise_terms(terms)
     out["objective_days"] = objective(terms)
-    other = terms[terms["term"] != "capture_date"]
-    out["terms"] = {term: {"mean_score_days": float(g["score_days"].mean()), "n": len(g)}
-                    for term, g in other.groupby("term")}
-    terr = terms[terms["term"].isin(["captured_area_km2", "share_idlib_pct"])]
-    out["territory"] = [{"quantity": str(r["term"]), "date": str(r["date"]),
-                         "recorded": float(r["recorded"]), "median": float(r["median"]),
-                         "q10": float(r["q10"]), "q90": float(r["q90"]),
-                         "abs_error": abs(float(r["median"]) - float(r["recorded"]))}
-                        for _, r in terr.iterrows()]
     return out
 
 
@@ -146,8 +134,8 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, b
     # naive benchmark: fitted on the same point-date targets
     dist = naive_distances(theatre)
     date_t = targets.captures[targets.captures["kind"] == "date"]
-    speed = scoring.fit_naive_speed(dist[date_t["node"].to_numpy(int)], date_t["day"].to_numpy(int),
-                                    horizon)
+    speed = analysis.fit_naive_speed(dist[date_t["node"].to_numpy(int)],
+                                     date_t["day"].to_numpy(int), horizon)
 
     # cache keys: what each step's result depends on
     common = {"scenario_sha256": base.digest(), "seed": cfg.seed}
@@ -202,12 +190,13 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, b
     score_seed = cfg.seed + 7
     fitted = space.apply(base, best)
     sim_fit = simulate(fitted, cfg.score_replicas, score_seed)
-    terms_in = term_scores(sim_fit, targets, np.random.default_rng(cfg.seed))
+    naive = NaiveForecast(dist, speed)
+    terms_in = term_scores(sim_fit, targets, np.random.default_rng(cfg.seed), naive)
     sim_ho = simulate(space.apply(base, best_early), cfg.score_replicas, score_seed)
-    terms_ho = term_scores(sim_ho, late, np.random.default_rng(cfg.seed))
-    terms_in_early = term_scores(sim_ho, early, np.random.default_rng(cfg.seed))
+    terms_ho = term_scores(sim_ho, late, np.random.default_rng(cfg.seed), naive)
+    terms_in_early = term_scores(sim_ho, early, np.random.default_rng(cfg.seed), naive)
     sim_def = simulate(base, cfg.score_replicas, score_seed)
-    terms_def = term_scores(sim_def, targets, np.random.default_rng(cfg.seed))
+    terms_def = term_scores(sim_def, targets, np.random.default_rng(cfg.seed), naive)
     atomic_write_text(out / "terms_in_sample.csv", csv_text(terms_in))
     atomic_write_text(out / "terms_holdout.csv", csv_text(terms_ho))
     by_step = folder.evaluations(keys)
@@ -216,14 +205,14 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, b
         "fitted_dims": names,
         "fitted": best,
         "naive_speed_km_per_day": speed,
-        **scores(terms_in, speed, dist, horizon),
+        **scores(terms_in),
         "holdout": {
             "last_in_sample": str(cfg.holdout.last_in_sample),
             "fitted": best_early,
-            "in_sample": scores(terms_in_early, speed, dist, horizon),
-            "forecast": scores(terms_ho, speed, dist, horizon),
+            "in_sample": scores(terms_in_early),
+            "forecast": scores(terms_ho),
         },
-        "defaults": scores(terms_def, speed, dist, horizon),
+        "defaults": scores(terms_def),
         "posterior": {c: {"mean": float(np.average(post[c], weights=post["weight"])),
                           "q05": float(_wq(post[c], post["weight"], 0.05)),
                           "q95": float(_wq(post[c], post["weight"], 0.95))}
@@ -241,7 +230,8 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, b
     if cfg.plots:
         _plots(out, theatre, terms_in, hist, post, names, sim_fit, targets, base)
     # last: a complete scores.json means the run finished
-    atomic_write_text(out / "scores.json", json.dumps(result, indent=2, default=_json) + "\n")
+    atomic_write_text(out / "scores.json",
+                      json.dumps(strict(result), indent=2, default=_json) + "\n")
     _log(f"done in {time.perf_counter() - t0:.0f} s -> {out}", progress)
     return out
 
@@ -272,14 +262,11 @@ def _plots(out: Path, theatre: Theatre, terms: pd.DataFrame, hist: pd.DataFrame,
 
     _save(plots.plot_capture_dates(terms, start=base.period.start, horizon=sim.horizon),
                out / "capture_dates.png")
-    cap = terms[terms["term"] == "capture_date"]
-    err = np.full(theatre.n_towns, np.nan)
-    med = np.where(np.isfinite(cap["median_day"]), cap["median_day"], cap["recorded_day"] + 99)
-    err[cap["node"].to_numpy(int)] = med - cap["recorded_day"].to_numpy()
-    _save(plots.plot_theatre(theatre, values=err, cmap="RdBu_r", symmetric=True,
-                                  title="Median simulated minus recorded capture day (days)"),
-               out / "error_map.png")
-    _save(plots.plot_pit_histogram(cap["pit"].to_numpy()), out / "pit_histogram.png")
+    _save(plots.plot_error_map(theatre, terms), out / "error_map.png")
+    _save(plots.plot_bursts(terms), out / "bursts.png")
+    _save(plots.plot_end_state(theatre, terms), out / "end_state.png")
+    cap = terms[(terms["group"] == "captures") & (terms["kind"] == "date")]
+    _save(plots.plot_pit_histogram(cap["pit"].to_numpy(float)), out / "pit_histogram.png")
     from sim.results import Ensemble
 
     ens = Ensemble(theatre.names, base.period.start, sim.horizon, theatre.theatre_area_km2)

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import optuna
 
-from sim import scoring
+from sim import analysis
+from sim.analysis import Outcomes
 from sim.calibration.calibrate import naive_distances
-from sim.calibration.objective import Simulated, idlib_mask, objective, term_scores
+from sim.calibration.objective import Simulated, objective, term_scores
 from sim.calibration.targets import Targets
 from sim.engines.front_batch import run_front_batch
 from sim.model.front_campaign import FrontCampaign, make_front_campaign
@@ -44,17 +45,16 @@ def front_campaign(scenario: Scenario, params: FrontParams) -> FrontCampaign:
 
 def simulate_front(c: FrontCampaign, n: int, seed: int) -> FrontRun:
     """Run ``n`` replicas on the front core and collect what scoring needs."""
-    mask = idlib_mask(c.theatre)
-    chunks = list(run_front_batch(c, seed, n, area_groups=[mask]))
-    sim = Simulated(
-        first_days=np.concatenate([x.first_capture_day for x in chunks]),
-        n_recaptures=np.concatenate([x.n_recaptures for x in chunks]),
-        gov_area=np.concatenate([x.gov_area_km2 for x in chunks]),
-        held_count=np.sum([x.held_count for x in chunks], axis=0, dtype=np.int64),
-        idlib_area=np.concatenate([x.group_area_km2[:, 0] for x in chunks]),
-        horizon=c.n_days,
-        idlib_total_km2=float(c.theatre.area_km2[mask].sum()),
-    )
+    chunks = list(run_front_batch(c, seed, n))
+    held = np.asarray([x.held_count for x in chunks], dtype=np.int64).sum(axis=0)
+    out = Outcomes(
+        first_capture=np.concatenate([x.first_capture_day for x in chunks]),
+        first_recapture=np.concatenate([x.first_recapture_day for x in chunks]),
+        last_capture=np.concatenate([x.last_capture_day for x in chunks]),
+        p_held_end=held[-1] / n, initial_control=c.theatre.initial_control,
+        area_km2=c.theatre.area_km2, horizon=c.n_days)
+    sim = Simulated(out, c.theatre, np.concatenate([x.gov_area_km2 for x in chunks]), held,
+                    np.concatenate([x.n_recaptures for x in chunks]))
     return FrontRun(sim, np.concatenate([x.final_control for x in chunks]), c)
 
 
@@ -110,13 +110,13 @@ def summary(run: FrontRun, targets: Targets, seed: int = 0) -> dict[str, Any]:
     date_t = cap[(cap["kind"] == "date") & (cap["day"] < sim.horizon)]
     nodes = date_t["node"].to_numpy(int)
     y = date_t["day"].to_numpy(int)
-    table = scoring.score_table(sim.first_days[:, nodes], y, sim.horizon,
+    table = analysis.score_table(sim.first_days[:, nodes], y, sim.horizon,
                                 np.random.default_rng(seed), names=list(date_t["town"]),
                                 phase=list(date_t["phase"]), weight=date_t["weight"].to_numpy())
     dist = naive_distances(th)
-    speed = scoring.fit_naive_speed(dist[nodes], y, sim.horizon)
-    out: dict[str, Any] = scoring.summarise(
-        table, naive_crps=scoring.naive_crps(dist[nodes], y, speed, sim.horizon))
+    speed = analysis.fit_naive_speed(dist[nodes], y, sim.horizon)
+    out: dict[str, Any] = analysis.summarise(
+        table, naive_crps=analysis.naive_crps(dist[nodes], y, speed, sim.horizon))
     out["objective_days"] = objective(term_scores(sim, targets, np.random.default_rng(seed)))
     sar = th.resolve("Saraqib")
     lost = sim.n_recaptures[:, sar] > 0

@@ -1,65 +1,116 @@
 """``idlib-sim score RUN_DIR``: score the outputs of any ``idlib-sim run`` against the targets.
 
-Uses ``capture_days.parquet`` (per-replica first-capture days), ``territory.csv`` (area
-quantiles) and ``manifest.json`` (start and end of the run). Point-date targets are scored as in
-calibration (CRPS, error of the median, PIT, interval coverage, skill against the naive speed
-model); territory figures by the error of the simulated median.
+Reads the run folder through :func:`sim.io.rundir.load_run` (``manifest.json``, the validated
+first-capture days), then the other per-replica day files ``recapture_days.parquet`` and
+``last_capture_days.parquet``, and ``held_probability.csv`` (the end state). Every target kind
+is scored as in calibration (:mod:`sim.calibration.evaluate`), overall and by phase, with skill
+against the naive constant-speed model; the result is strict JSON (no NaN or Infinity) with ISO
+dates.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from sim import scoring
-from sim.calibration.calibrate import naive_distances
+from sim.analysis import Outcomes
+from sim.calibration.evaluate import fit_naive, score_targets
+from sim.calibration.objective import objective
+from sim.calibration.scorecard import strict, summarise_terms
 from sim.calibration.targets import build_targets
+from sim.errors import IdlibSimError
 from sim.io.rundir import load_run
+from sim.theatre.theatre import CAMPAIGN_START
 from sim.world import default_world
 
+DAY_FILES = ("capture_days.parquet", "recapture_days.parquet", "last_capture_days.parquet")
 
-def score_run_dir(run_dir: str | Path) -> dict[str, Any]:
+
+def _shift(d: np.ndarray, offset: int) -> np.ndarray:
+    """Day indices of the run -> day indices of the campaign calendar (day 0 = 19 Dec 2019)."""
+    return np.where(d >= 0, d + offset, -1).astype(np.int16)
+
+
+def _read_days(run: Path, name: str, towns: list[str], horizon: int) -> np.ndarray:
+    try:
+        df = pd.read_parquet(run / name)
+    except Exception as exc:  # pyarrow raises many types on a damaged file; all mean the same
+        raise IdlibSimError(f"{run / name}: not a readable Parquet file ({type(exc).__name__})"
+                            ) from None
+    missing = [t for t in towns if t not in df.columns]
+    if missing:
+        raise IdlibSimError(f"{run / name}: field {missing[0]!r}: no column for this town")
+    d = df[towns].to_numpy()
+    if not np.issubdtype(d.dtype, np.integer) or ((d < -1) | (d >= horizon)).any():
+        raise IdlibSimError(f"{run / name}: days must be integers, -1 (never) or 0 .. "
+                            f"{horizon - 1}")
+    return d.astype(np.int16)
+
+
+def load_outcomes(run_dir: str | Path) -> tuple[Outcomes, dict[str, Any]]:
+    """The outcomes of a run directory on the campaign calendar, and its manifest."""
     run = Path(run_dir)
     theatre, _ = default_world()
     data = load_run(run, towns=theatre.names)
-    days_df, territory, start, end = data.capture_days, data.territory, data.start, data.end
-    horizon = (end - start).days
-    offset = (start - dt.date(2019, 12, 19)).days
-    days = days_df[theatre.names].to_numpy()
+    for name in (*DAY_FILES[1:], "held_probability.csv"):
+        if not (run / name).is_file():
+            hint = (" (written by idlib-sim run since the recapture scores; re-run the scenario)"
+                    if name in DAY_FILES[1:] else "")
+            raise IdlibSimError(f"{run}: not a complete run directory ({name} missing){hint}")
+    offset = (data.start - CAMPAIGN_START).days
+    first = data.capture_days.to_numpy().astype(np.int16)
+    rec, last = (_read_days(run, f, theatre.names, data.horizon) for f in DAY_FILES[1:])
+    try:
+        held = pd.read_csv(run / "held_probability.csv", index_col=0)
+        p_end = held[theatre.names].iloc[-1].to_numpy(float)
+    except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IdlibSimError(f"{run / 'held_probability.csv'}: not a table of P(held) by town "
+                            f"({type(exc).__name__})") from None
+    if not (np.isfinite(p_end).all() and ((p_end >= 0) & (p_end <= 1)).all()):
+        raise IdlibSimError(f"{run / 'held_probability.csv'}: last row: probabilities must lie "
+                            "in [0, 1]")
+    out = Outcomes(_shift(first, offset), _shift(rec, offset), _shift(last, offset), p_end,
+                   theatre.initial_control, theatre.area_km2, (data.end - CAMPAIGN_START).days)
+    return out, data.manifest
+
+
+def score_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Scores of a run directory (strict-JSON-ready dict; see calibration/README.md) and the
+    per-target score table they summarise."""
+    out, manifest = load_outcomes(run_dir)
+    theatre, _ = default_world()
     targets = build_targets(theatre)
-    cap = targets.captures
-    date_t = cap[(cap["kind"] == "date") & (cap["day"] - offset < horizon)]
-    y = date_t["day"].to_numpy(int) - offset
-    nodes = date_t["node"].to_numpy(int)
-    table = scoring.score_table(days[:, nodes], y, horizon, np.random.default_rng(0),
-                                names=list(date_t["town"]), phase=list(date_t["phase"]),
-                                weight=date_t["weight"].to_numpy())
-    dist = naive_distances(theatre)
-    speed = scoring.fit_naive_speed(dist[nodes], y, horizon)
-    out: dict[str, Any] = scoring.summarise(table, naive_crps=scoring.naive_crps(dist[nodes], y,
-                                                                                   speed, horizon))
-    out["naive_speed_km_per_day"] = speed
-    out["captured_by"] = [
-        {"town": r["town"], "by": str(r["date"]),
-         "score_days": scoring.crps_captured_by(days[:, int(r["node"])], int(r["day"]) - offset,
-                                                horizon)}
-        for _, r in cap[cap["kind"] == "by"].iterrows()]
-    out["worst_towns"] = (table.sort_values("crps_days", ascending=False)
-                          [["town", "y", "median_day", "crps_days", "pit"]].head(10)
-                          .to_dict(orient="records"))
-    terr = []
-    base = float(territory["q50_km2"].iloc[0])
-    for _, t in targets.territory[targets.territory["quantity"] == "captured_area_km2"].iterrows():
-        # "by date D" = the state at the end of D, i.e. 00:00 of D + 1 (at most the run's end)
-        when = min(t["date"] + dt.timedelta(days=1), end)
-        row = territory[territory["date"] == when.isoformat()]
-        if len(row):
-            med = float(row["q50_km2"].iloc[0]) - base
-            terr.append({"date": str(t["date"]), "recorded_km2": float(t["value"]),
-                         "median_km2": med, "abs_error_km2": abs(med - float(t["value"]))})
-    out["territory"] = terr
-    out["run"] = str(run)
-    return out
+    naive = fit_naive(theatre, targets, out.horizon)
+    terms = score_targets(out, targets, theatre, np.random.default_rng(0), naive)
+    result: dict[str, Any] = {
+        "run": str(run_dir), "scenario": manifest.get("scenario"),
+        "replicas": out.n, "start": manifest.get("start"), "end": manifest.get("end"),
+        "n_targets": targets.n_targets(),
+        "objective_days": objective(terms),
+        "naive_speed_km_per_day": naive.speed,
+        **summarise_terms(terms),
+        "left_out": targets.left_out.to_dict(orient="records"),
+    }
+    return dict(strict(result)), terms
+
+
+def score_run_dir(run_dir: str | Path) -> dict[str, Any]:
+    """Scores of a run directory (strict-JSON-ready dict)."""
+    return score_run(run_dir)[0]
+
+
+def save_score_plots(terms: pd.DataFrame, horizon: int, out_dir: str | Path) -> list[Path]:
+    """The four plots of the scores against the record, written into ``out_dir`` (created)."""
+    from sim import plots
+
+    theatre, _ = default_world()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return [plots.save(plots.plot_capture_dates(terms, start=CAMPAIGN_START, horizon=horizon),
+                       out / "capture_dates.png"),
+            plots.save(plots.plot_error_map(theatre, terms), out / "error_map.png"),
+            plots.save(plots.plot_bursts(terms), out / "bursts.png"),
+            plots.save(plots.plot_end_state(theatre, terms), out / "end_state.png")]

@@ -47,6 +47,8 @@ class BatchChunk:
     first_capture_day: NDArray[np.int16]
     """``(n, n_towns)`` day of first government capture, ``-1`` if never."""
     last_capture_day: NDArray[np.int16]
+    """``(n, n_towns)`` day of the government's last capture (its retaking after a recapture, if
+    any); ``-1`` if never."""
     n_recaptures: NDArray[np.int16]
     final_control: NDArray[np.int8]
     gov_area_km2: NDArray[np.float32]
@@ -59,6 +61,8 @@ class BatchChunk:
     group_area_km2: NDArray[np.float32]
     """``(n, n_groups, n_days + 1)``: government-held area within each town group (e.g. the
     towns of Idlib governorate); see :func:`run_chunk`'s ``area_groups``."""
+    first_recapture_day: NDArray[np.int16]
+    """``(n, n_towns)`` day of the opposition's first recapture, ``-1`` if never."""
 
 
 class _Draws:
@@ -97,6 +101,7 @@ class _State:
     first: NDArray[np.int16]
     last: NDArray[np.int16]
     n_rec: NDArray[np.int16]
+    first_rec: NDArray[np.int16]
     nominal: NDArray[np.float64]
     strength: NDArray[np.float64]
     sec_nom: NDArray[np.float64]
@@ -200,6 +205,7 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int,
         first=np.full((n, T), -1, dtype=np.int16),
         last=np.full((n, T), -1, dtype=np.int16),
         n_rec=np.zeros((n, T), dtype=np.int16),
+        first_rec=np.full((n, T), -1, dtype=np.int16),
         nominal=rep(f.nominal_k, np.float64),
         strength=rep(f.nominal_k, np.float64),
         sec_nom=rep(f.sector_nominal_k, np.float64),
@@ -273,7 +279,7 @@ def run_chunk(c: Campaign, seed: int, start: int, n: int,
             watch_day[now_all, j] = d
 
     return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held, watch_day,
-                      grp)
+                      grp, s.first_rec)
 
 
 @dataclass(frozen=True)
@@ -331,6 +337,7 @@ def _counterattacks(c: Campaign, d: int, s: _State, g: _Geo, u: NDArray[np.float
         return ring
     s.set_control(ri, ti, OPPOSITION, when, g)
     s.n_rec[ri, ti] += 1
+    s.first_rec[ri, ti] = np.where(s.first_rec[ri, ti] < 0, d, s.first_rec[ri, ti])
     for k in range(c.forces.n_formations):
         hit = s.pos[ri, k] == ti
         if hit.any():

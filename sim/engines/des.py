@@ -42,6 +42,9 @@ class ReplicaResult:
     first_capture_day: NDArray[np.int32]
     """Day of the government's first capture during the run; ``-1`` if never."""
     last_capture_day: NDArray[np.int32]
+    """Day of the government's last capture (its retaking after a recapture, if any); ``-1``."""
+    first_recapture_day: NDArray[np.int32]
+    """Day of the opposition's first recapture; ``-1`` if never."""
     strength: NDArray[np.float64]
     """``(n_days + 1, n_formations)`` formation strength at the end of each day (k fighters)."""
 
@@ -56,6 +59,7 @@ class _State:
     cap_day: NDArray[np.int32]
     first_cap: NDArray[np.int32]
     last_cap: NDArray[np.int32]
+    first_rec: NDArray[np.int32]
     strength: NDArray[np.float64]
     nominal: NDArray[np.float64]
     sector: NDArray[np.float64]
@@ -197,6 +201,8 @@ class DesEngine:
         if s.control[t] != GOVERNMENT:
             return
         s.control[t] = OPPOSITION
+        if s.first_rec[t] < 0:
+            s.first_rec[t] = self.today
         self._log("recaptured_by_opposition", town=t, side="opposition")
         for k in np.flatnonzero(s.pos == t):
             self.procs[int(k)].interrupt(_Displaced())
@@ -308,6 +314,7 @@ class DesEngine:
             cap_day=np.full(c.n_towns, -NEVER, dtype=np.int32),
             first_cap=np.full(c.n_towns, -1, dtype=np.int32),
             last_cap=np.full(c.n_towns, -1, dtype=np.int32),
+            first_rec=np.full(c.n_towns, -1, dtype=np.int32),
             strength=f.nominal_k.astype(float).copy(),
             nominal=f.nominal_k.astype(float).copy(),
             sector=f.sector_nominal_k.astype(float).copy(),
@@ -328,6 +335,7 @@ class DesEngine:
             control=np.array(self.control_rows, dtype=np.int8),
             first_capture_day=self.s.first_cap.copy(),
             last_capture_day=self.s.last_cap.copy(),
+            first_recapture_day=self.s.first_rec.copy(),
             strength=np.array(self.strength_rows),
         )
 

@@ -51,10 +51,8 @@ F64 = NDArray[np.float64]
 
 @dataclass
 class FrontChunk(BatchChunk):
-    """:class:`BatchChunk` plus the day of the first opposition recapture of each town."""
+    """:class:`BatchChunk` plus, if asked for, the control of every town day by day."""
 
-    first_recapture_day: NDArray[np.int16]
-    """``(n, n_towns)``: day of the first opposition recapture, ``-1`` if never."""
     control_by_day: NDArray[np.int8] | None = None
     """``(n, n_days + 1, n_towns)`` control at the start and the end of each day, if asked for
     (``record_control``; for tests and the engine-equivalence checks)."""

@@ -1,6 +1,6 @@
-"""Plots: functions of data that take ``ax=None`` and return the Axes. Only this module imports
-matplotlib. It does not choose a backend: on a machine without a display matplotlib falls back to
-Agg by itself, and in a notebook the inline backend shows the figures."""
+"""Plots of runs, comparisons and the calibration's fit: functions of data that take ``ax=None``
+and return the Axes (the plots of scores against the record are in :mod:`sim.plots.calibration`).
+"""
 
 from __future__ import annotations
 
@@ -34,14 +34,16 @@ def save(ax: Axes, path: str | Path, dpi: int = 120) -> Path:
     return Path(path)
 
 
-def _ax(ax: Axes | None, figsize: tuple[float, float] = (8, 8)) -> Axes:
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float] = (8, 8)) -> Axes:
+    """``ax``, or the Axes of a new figure of ``figsize``."""
     if ax is not None:
         return ax
     _, new = plt.subplots(figsize=figsize)
     return new
 
 
-def _date_axis(ax: Axes) -> None:
+def date_axis(ax: Axes) -> None:
+    """Concise date ticks on the x axis."""
     loc = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
@@ -57,7 +59,7 @@ def plot_theatre(theatre: Theatre, control: NDArray[np.integer] | None = None, *
 
     With ``values``, cells are coloured by value instead; ``symmetric`` centres the colour scale
     on zero (for differences)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     ctrl = theatre.initial_control if control is None else np.asarray(control)
     norm = None
     if values is not None:
@@ -116,7 +118,7 @@ def plot_territory_fan(territory: pd.DataFrame, *, recorded: pd.DataFrame | None
 
     ``territory`` is :meth:`sim.results.Ensemble.territory_table`; ``recorded`` has columns
     ``date, value`` (recorded captured area, km²)."""
-    ax = _ax(ax, (9, 5))
+    ax = axes_or_new(ax, (9, 5))
     dates = pd.to_datetime(territory["date"])
     base = baseline_km2 or float(territory["q50_km2"].iloc[0])
     ax.fill_between(dates, territory["q05_km2"] - base, territory["q95_km2"] - base,
@@ -128,7 +130,7 @@ def plot_territory_fan(territory: pd.DataFrame, *, recorded: pd.DataFrame | None
         ax.scatter(pd.to_datetime(recorded["date"]), recorded["value"], color="k", zorder=5,
                    label="recorded")
     ax.set_ylabel("area taken by the government since 19 Dec (km²)")
-    _date_axis(ax)
+    date_axis(ax)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return ax
@@ -138,7 +140,7 @@ def plot_timeline(log: pd.DataFrame, towns: Sequence[str] = KEY_TOWNS, *,
                   start: str = "2019-12-19", ax: Axes | None = None) -> Axes:
     """One replica's timeline: captures (▲) and recaptures (▼) by day, one row per town that
     changed hands, key towns labelled in bold."""
-    ax = _ax(ax, (10, 8))
+    ax = axes_or_new(ax, (10, 8))
     ev = log[log["event"].isin(["captured", "recaptured_by_opposition"])]
     order = ev.groupby("town")["time"].min().sort_values()
     rows = {t: i for i, t in enumerate(order.index)}
@@ -154,7 +156,7 @@ def plot_timeline(log: pd.DataFrame, towns: Sequence[str] = KEY_TOWNS, *,
         if lab.get_text() in towns:
             lab.set_fontweight("bold")
     ax.invert_yaxis()
-    _date_axis(ax)
+    date_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
@@ -164,7 +166,7 @@ def plot_difference_fan(diff: pd.DataFrame, *, label: str = "B - A",
                         ax: Axes | None = None) -> Axes:
     """Paired difference in government-held area over time (km²): mean with its 95 % CI, and the
     5-95 % range of per-replica differences. ``diff`` is ``Comparison.territory``."""
-    ax = _ax(ax, (9, 5))
+    ax = axes_or_new(ax, (9, 5))
     dates = pd.to_datetime(diff["date"])
     ax.fill_between(dates, diff["q05_km2"], diff["q95_km2"], color="#7f8c8d", alpha=0.2,
                     label="replicas, 5–95 %")
@@ -173,59 +175,9 @@ def plot_difference_fan(diff: pd.DataFrame, *, label: str = "B - A",
     ax.plot(dates, diff["mean_km2"], color="#2c3e50", lw=2, label=f"mean ({label})")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_ylabel("difference in government-held area (km²)")
-    _date_axis(ax)
+    date_axis(ax)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return ax
-
-
-PHASE_COLOURS = {"dec_jan": "#2980b9", "jan_feb": "#8e44ad", "late_feb": "#d35400"}
-
-
-def plot_capture_dates(terms: pd.DataFrame, *, start: object = "2019-12-19",
-                       horizon: int = 78, ax: Axes | None = None) -> Axes:
-    """Recorded vs simulated first-capture date per town: the simulated median and 80 % interval
-    (q10-q90) as a bar, the recorded date as a dot coloured by phase; towns sorted by recorded
-    date. ``terms`` is the term table of :func:`sim.calibration.objective.term_scores`;
-    "captured by" targets are drawn as a hollow triangle at their latest date. An interval whose
-    upper end is "not captured by the end of the run" runs to ``horizon`` and ends in an arrow."""
-    ax = _ax(ax, (9, 9))
-    t0 = float(mdates.date2num(pd.Timestamp(str(start))))
-    cap = terms[terms["term"].isin(["capture_date", "captured_by"])].copy()
-    cap = cap.sort_values("recorded_day").reset_index(drop=True)
-    for i in range(len(cap)):
-        r = cap.iloc[i]
-        colour = PHASE_COLOURS.get(str(r["phase"]), "k")
-        rec = t0 + float(r["recorded_day"])
-        if r["term"] == "capture_date":
-            lo, hi, med = float(r["q10"]), float(r["q90"]), float(r["median_day"])
-            if np.isfinite(lo):
-                end = hi if np.isfinite(hi) else float(horizon)
-                ax.plot([t0 + lo, t0 + end], [i, i], color="#7f8c8d", lw=4, alpha=0.6,
-                        solid_capstyle="butt")
-                if not np.isfinite(hi):
-                    ax.plot([t0 + end], [i], ">", color="#7f8c8d", ms=7)
-            if np.isfinite(med):
-                ax.plot([t0 + med], [i], "|", color="k", ms=12, mew=2)
-            ax.plot([rec], [i], "o", color=colour, ms=6)
-        else:
-            ax.plot([rec], [i], "<", mfc="none", mec=colour, ms=8)
-    ax.set_yticks(range(len(cap)))
-    ax.set_yticklabels(cap["town"], fontsize=7)
-    ax.invert_yaxis()
-    handles = [matplotlib.lines.Line2D([], [], color="#7f8c8d", lw=4, alpha=0.6,
-                                       label="simulated 80 % interval"),
-               matplotlib.lines.Line2D([], [], marker="|", ls="", color="k", ms=10, mew=2,
-                                       label="simulated median")]
-    handles += [matplotlib.lines.Line2D([], [], marker="o", ls="", color=c,
-                                        label=f"recorded ({p})")
-                for p, c in PHASE_COLOURS.items()]
-    handles.append(matplotlib.lines.Line2D([], [], marker="<", ls="", mfc="none", mec="k",
-                                           label="recorded: captured by"))
-    ax.legend(handles=handles, fontsize=7, loc="lower left")
-    _date_axis(ax)
-    ax.grid(alpha=0.3)
-    ax.set_title("Recorded and simulated first-capture dates")
     return ax
 
 
@@ -234,7 +186,7 @@ def plot_pit_histogram(pit: NDArray[np.floating], *, bins: int = 10,
     """Histogram of the (randomised) PIT of the recorded dates; flat if the forecast is
     calibrated, U-shaped if too confident, hump-shaped if too vague, sloped if biased. The band
     is the 90 % range of a bin count under uniformity (binomial)."""
-    ax = _ax(ax, (6, 4))
+    ax = axes_or_new(ax, (6, 4))
     pit = np.asarray(pit, float)
     pit = pit[np.isfinite(pit)]
     n = len(pit)
@@ -254,7 +206,7 @@ def plot_pit_histogram(pit: NDArray[np.floating], *, bins: int = 10,
 
 def plot_convergence(trials: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Objective of each fitting trial and the best so far (``trials`` has ``number, value``)."""
-    ax = _ax(ax, (8, 4))
+    ax = axes_or_new(ax, (8, 4))
     ax.plot(trials["number"], trials["value"], ".", color="#95a5a6", label="trial")
     ax.plot(trials["number"], trials["value"].cummin(), color="#c0392b", lw=2,
             label="best so far")
