@@ -17,9 +17,8 @@ import numpy as np
 import optuna
 
 from sim import analysis
-from sim.analysis import Outcomes
 from sim.calibration.calibrate import naive_distances
-from sim.calibration.objective import Simulated, objective, term_scores
+from sim.calibration.objective import Simulated, collect, objective, term_scores
 from sim.calibration.targets import Targets
 from sim.engines.front_batch import run_front_batch
 from sim.model.front_campaign import FrontCampaign, make_front_campaign
@@ -46,15 +45,7 @@ def front_campaign(scenario: Scenario, params: FrontParams) -> FrontCampaign:
 def simulate_front(c: FrontCampaign, n: int, seed: int) -> FrontRun:
     """Run ``n`` replicas on the front core and collect what scoring needs."""
     chunks = list(run_front_batch(c, seed, n))
-    held = np.asarray([x.held_count for x in chunks], dtype=np.int64).sum(axis=0)
-    out = Outcomes(
-        first_capture=np.concatenate([x.first_capture_day for x in chunks]),
-        first_recapture=np.concatenate([x.first_recapture_day for x in chunks]),
-        last_capture=np.concatenate([x.last_capture_day for x in chunks]),
-        p_held_end=held[-1] / n, initial_control=c.theatre.initial_control,
-        area_km2=c.theatre.area_km2, horizon=c.n_days)
-    sim = Simulated(out, c.theatre, np.concatenate([x.gov_area_km2 for x in chunks]), held,
-                    np.concatenate([x.n_recaptures for x in chunks]))
+    sim = collect(chunks, c.theatre, c.n_days)
     return FrontRun(sim, np.concatenate([x.final_control for x in chunks]), c)
 
 

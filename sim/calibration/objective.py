@@ -19,6 +19,7 @@ calibration/README.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from sim.calibration.evaluate import (
     score_targets,
 )
 from sim.calibration.targets import Targets, idlib_mask
-from sim.engines.batch import run_batch
+from sim.engines.batch import BatchChunk, run_batch
 from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
@@ -66,15 +67,20 @@ class Simulated:
 def simulate(scenario: Scenario, n: int, seed: int) -> Simulated:
     """Run ``n`` replicas of ``scenario`` on the batch core (seed fixed: common random numbers)."""
     c = build_campaign(scenario)
-    chunks = list(run_batch(c, seed, n))
+    return collect(list(run_batch(c, seed, n)), c.theatre, c.n_days)
+
+
+def collect(chunks: Sequence[BatchChunk], theatre: Theatre, horizon: int) -> Simulated:
+    """What scoring needs from the chunks of one run (of either model's batch core)."""
+    n = sum(len(x.first_capture_day) for x in chunks)
     held = np.asarray([x.held_count for x in chunks], dtype=np.int64).sum(axis=0)
     out = Outcomes(
         first_capture=np.concatenate([x.first_capture_day for x in chunks]),
         first_recapture=np.concatenate([x.first_recapture_day for x in chunks]),
         last_capture=np.concatenate([x.last_capture_day for x in chunks]),
-        p_held_end=held[-1] / n, initial_control=c.theatre.initial_control,
-        area_km2=c.theatre.area_km2, horizon=c.n_days)
-    return Simulated(out, c.theatre, np.concatenate([x.gov_area_km2 for x in chunks]), held,
+        p_held_end=held[-1] / n, initial_control=theatre.initial_control,
+        area_km2=theatre.area_km2, horizon=horizon)
+    return Simulated(out, theatre, np.concatenate([x.gov_area_km2 for x in chunks]), held,
                      np.concatenate([x.n_recaptures for x in chunks]))
 
 
