@@ -35,23 +35,40 @@ def test_objective_is_the_weighted_mean_of_terms() -> None:
     assert objective(t) == pytest.approx((2 + 18) / 4)
 
 
-def test_space_applies_values_and_round_trips_through_a_scenario(tmp_path: Path) -> None:
-    base = load_scenario(BASELINE)
-    vals = {"params.capture_rate_per_day": 0.3,
-            "modifiers.spring_shield.counterattack_mult": 4.0}
-    sc = space.apply(base, vals)
-    assert space.current_values(sc, list(vals)) == vals
-    assert sc.params.capture_rate_per_day == 0.3
-    assert sc.modifiers["spring_shield"].param("counterattack_mult") == 4.0
-    assert sc.modifiers["spring_shield"].start == base.modifiers["spring_shield"].start
-    f = tmp_path / "fitted.yaml"
-    f.write_text(space.overrides_yaml(vals, BASELINE, f, "Test fit."))
-    back = load_scenario(f)
-    assert back.params.capture_rate_per_day == 0.3
-    assert back.modifiers["spring_shield"].param("counterattack_mult") == 4.0
+def test_space_maps_the_unit_cube_to_each_truncated_prior() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
     for d in space.SPACE:
-        assert d.from_unit(d.to_unit(d.low)) == pytest.approx(d.low)
-        assert d.low <= d.from_unit(0.5) <= d.high
+        assert d.from_unit(0.0) == pytest.approx(d.low) and d.from_unit(1.0) == pytest.approx(
+            d.high, rel=1e-6)
+        u = rng.random(7)
+        assert np.allclose(d.to_unit(d.from_unit(u)), u, atol=1e-7)
+    # a uniform draw on the cube is a draw from the prior: KS against the truncated prior CDF
+    x = space.sample_prior(space.SPACE, 4000, np.random.default_rng(2))
+    for j, d in enumerate(space.SPACE):
+        dist = d.prior.dist()
+        a, b = dist.cdf(d.low), dist.cdf(d.high)
+        p = stats.kstest(x[:, j], lambda v, dist=dist, a=a, b=b: (dist.cdf(v) - a) / (b - a)
+                         ).pvalue
+        assert p > 1e-3, (d.name, p)
+
+
+def test_factory_applies_values_and_overrides_round_trip(tmp_path: Path) -> None:
+    from sim.calibration.model import CampaignFactory
+
+    f = CampaignFactory(load_scenario(BASELINE))
+    vals = {"speed_scale": 0.7, "modifiers.spring_shield.counterattack_mult": 4.0}
+    c = f(vals)
+    assert c.params.speed_scale == 0.7
+    ss = {m.name: m for m in c.modifiers}["spring_shield"]
+    assert ss.param("counterattack_mult") == 4.0
+    assert f.base_values(list(vals))["speed_scale"] == 1.0
+    with pytest.raises(ValueError, match="no modifier named 'nowhere'"):
+        f({"modifiers.nowhere.x": 1.0})
+    out = tmp_path / "fitted.yaml"
+    text = space.overrides_yaml(vals, BASELINE, out, "Test fit.")
+    assert "speed_scale: 0.7" in text and "counterattack_mult: 4.0" in text
 
 
 def test_naive_distances_are_zero_on_the_government_side() -> None:
@@ -61,35 +78,56 @@ def test_naive_distances_are_zero_on_the_government_side() -> None:
     assert (dist[th.initial_control == 0] > 0).all()
 
 
+TINY = ("name: tiny\nscenario: {base}\nseed: 3\n"
+        "posterior: {{particles: 10, generations: {gens}, replicas: 16, samples: 40}}\n"
+        "predictive: {{draws: 4, replicas_per_draw: 16}}\n"
+        "sbc: {{reference: 20, truths: 5, min_accepted: 4}}\nplots: {plots}\n")
+
+
 @pytest.mark.slow
 def test_tiny_calibration_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+    from sim.calibration.config import load_config
+    from sim.model.front_params import PRIORS
+
     cfg = tmp_path / "tiny.yaml"
-    body = (f"name: tiny\nscenario: {BASELINE}\nseed: 3\n"
-            "screening: {{trajectories: 2, levels: 4, keep: 2, replicas: 32}}\n"
-            "fit: {{trials: {trials}, replicas: 64}}\n"
-            "posterior: {{particles: 10, generations: 2, replicas: 32}}\n"
-            "holdout: {{trials: 3}}\nscore_replicas: 128\n")
-    cfg.write_text(body.format(trials=3))
+    cfg.write_text(TINY.format(base=BASELINE, gens=2, plots="true"))
     out = calibrate(cfg, out_root=tmp_path / "res", progress=False)
     scores = json.loads((out / "scores.json").read_text())
     for key in ("dated", "captures", "recaptures", "retakes", "counts", "end_state", "territory",
-                "objective_days", "holdout"):
-        assert key in scores
+                "objective_days", "holdout", "goals", "posterior", "sbc", "abc",
+                "posterior_median_point", "prior_predictive", "defaults"):
+        assert key in scores, key
     assert "by_phase" in scores["captures"] and "skill_vs_naive" in scores["dated"]["overall"]
     assert {"in_sample", "forecast"} <= set(scores["holdout"])
+    assert scores["replicas"] == 4 * 16
     for f in ("fitted_overrides.yaml", "posterior_samples.csv", "capture_dates.png",
               "error_map.png", "bursts.png", "end_state.png", "pit_histogram.png",
-              "territory.png", "convergence.png", "posterior_pairs.png"):
+              "territory.png", "posterior_pairs.png", "abc_generations.png", "sbc_ranks.png",
+              "holdout_capture_dates.png", "abc_generations.csv", "sbc_uniformity.csv"):
         assert (out / f).is_file(), f
-    assert len(pd.read_csv(out / "fit_trials.csv")) == 3
-    # resume: more trials continue the same study; cached steps are reused
-    screening_before = (out / "screening.csv").read_text()
-    cfg.write_text(body.format(trials=5))
+    # the samples file: provenance comments, then one column per calibrated dimension
+    lines = (out / "posterior_samples.csv").read_text().splitlines()
+    assert lines[0].startswith("# ")
+    samples = pd.read_csv(out / "posterior_samples.csv", comment="#")
+    assert list(samples.columns) == list(space.NAMES) and len(samples) == 40
+    assert set(PRIORS) < set(samples.columns)
+    for d in space.SPACE:
+        assert samples[d.name].between(d.low, d.high).all(), d.name
+    # every sample is one of the final population's particles
+    pop = pd.read_csv(out / "posterior_population.csv")
+    assert samples.merge(pop.round(8), on=list(space.NAMES)).shape[0] >= len(samples) * 0.9
+    # resume: more generations recompute the posterior; the same settings reuse every step
+    before = {f: (out / f).read_text() for f in ("posterior_population.csv",
+                                                 "holdout_population.csv", "sbc_ranks.csv")}
     calibrate(cfg, out_root=tmp_path / "res", progress=False)
-    assert len(pd.read_csv(out / "fit_trials.csv")) == 5
-    assert (out / "screening.csv").read_text() == screening_before
-    # the fitted overrides are a valid scenario extending the baseline
-    assert load_scenario(out / "fitted_overrides.yaml").name == "calibrated"
+    for f, text in before.items():
+        assert (out / f).read_text() == text, f
+    ledger = (out / "evaluations.log").read_text().splitlines()
+    cfg.write_text(TINY.format(base=BASELINE, gens=3, plots="false"))
+    calibrate(cfg, out_root=tmp_path / "res", progress=False)
+    assert len(pd.read_csv(out / "posterior_generations.csv")) == 3
+    assert len((out / "evaluations.log").read_text().splitlines()) > len(ledger)
+    assert load_config(cfg)[0].posterior.generations == 3
 
 
 def test_score_a_run_directory(tmp_path: Path) -> None:
@@ -103,9 +141,10 @@ def test_score_a_run_directory(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("body", "expected"), [
-    ("screening: {always: [params.air_efect]}\n",
-     r"field 'screening.always': value 'params.air_efect'.*did you mean 'params.air_effect'"),
-    ("fit: {trials: many}\n", r"field 'fit.trials': value 'many'"),
+    ("dims: [air_efect]\n",
+     r"field 'dims': value 'air_efect'.*did you mean 'air_effect'"),
+    ("posterior: {particles: many}\n", r"field 'posterior.particles': value 'many'"),
+    ("sbc: {enabled: 1}\n", r"field 'sbc.enabled': value 1"),
     ("scenario: nowhere.yaml\n", r"field 'scenario': value 'nowhere.yaml': no such file"),
 ])
 def test_bad_calibration_configs_give_located_errors(tmp_path: Path, body: str,

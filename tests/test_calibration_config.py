@@ -27,23 +27,28 @@ CASES = [
     ("seed beyond the sampler", "seed: 4294967296\n", r"field 'seed': value 4294967296"),
     ("path in the name", "name: ../../x\n", r"field 'name': value '\.\./\.\./x': a run name is"),
     ("dot name", "name: '..'\n", r"field 'name': value '\.\.': a run name"),
-    ("huge replicas", "fit: {replicas: 10000000000}\n",
-     r"cfg\.yaml:3: field 'fit\.replicas': value 10000000000: .*less than or equal"),
-    ("boolean replicas", "score_replicas: true\n", r"field 'score_replicas': value True"),
+    ("huge replicas", "posterior: {replicas: 10000000000}\n",
+     r"cfg\.yaml:3: field 'posterior\.replicas': value 10000000000: .*less than or equal"),
+    ("boolean replicas", "predictive: {replicas_per_draw: true}\n",
+     r"field 'predictive\.replicas_per_draw': value True"),
+    ("boolean switch given as a number", "sbc: {enabled: 0}\n", r"field 'sbc\.enabled': value 0"),
     ("NaN quantile", "posterior: {quantile: .nan}\n", r"field 'posterior\.quantile': value nan"),
     ("no dimensions", "dims: []\n", r"field 'dims': value \[\]"),
-    ("duplicate dimension", "dims: [params.air_effect, params.air_effect]\n",
-     r"cfg\.yaml:3: field 'dims': value 'params\.air_effect': listed twice"),
-    ("unknown dimension", "dims:\n  - params.air_efect\n",
-     r"cfg\.yaml:4: field 'dims': value 'params\.air_efect': not a calibrated dimension "
-     r"\(did you mean 'params\.air_effect'"),
-    ("misspelt key", "fitt: {trials: 3}\n",
-     r"cfg\.yaml:3: field 'fitt': unknown key 'fitt' \(did you mean 'fit'\?\)"),
-    ("misspelt nested key", "fit:\n  trails: 3\n",
-     r"cfg\.yaml:4: field 'fit\.trails': unknown key 'trails' \(did you mean 'trials'\?\)"),
+    ("duplicate dimension", "dims: [air_effect, air_effect]\n",
+     r"cfg\.yaml:3: field 'dims': value 'air_effect': listed twice"),
+    ("unknown dimension", "dims:\n  - air_efect\n",
+     r"cfg\.yaml:4: field 'dims': value 'air_efect': not a calibrated dimension "
+     r"\(did you mean 'air_effect'"),
+    ("first model's dimension", "dims: [params.capture_rate_per_day]\n",
+     r"field 'dims': value 'params\.capture_rate_per_day': not a calibrated dimension"),
+    ("misspelt key", "posterir: {particles: 3}\n",
+     r"cfg\.yaml:3: field 'posterir': unknown key 'posterir' \(did you mean 'posterior'\?\)"),
+    ("misspelt nested key", "posterior:\n  particels: 30\n",
+     r"cfg\.yaml:4: field 'posterior\.particels': unknown key 'particels' \(did you mean "
+     r"'particles'\?\)"),
     ("a list", None,
      r"cfg\.yaml:1: a calibration config is a YAML mapping, this file holds a list"),
-    ("bad YAML", "fit: {trials: 3\n", r"cfg\.yaml:\d+: invalid YAML"),
+    ("bad YAML", "posterior: {particles: 3\n", r"cfg\.yaml:\d+: invalid YAML"),
     ("duplicate key", "seed: 1\nseed: 2\n",
      r"cfg\.yaml:4: duplicate key 'seed' \(first on line 3\)"),
     ("over-long scenario path", "scenario: " + "x" * 300 + ".yaml\n",
@@ -77,7 +82,7 @@ def test_bad_config_gives_one_located_error(tmp_path: Path, capsys: pytest.Captu
 
 def _good(tmp_path: Path) -> Path:
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(HEAD + "fit: {trials: 1, replicas: 16}\n")
+    cfg.write_text(HEAD + "posterior: {particles: 10, generations: 1, replicas: 16}\n")
     return cfg
 
 

@@ -5,7 +5,7 @@ as pyABC implements it. It is written here, small, because pyABC samples from nu
 random state, which this project does not touch: every draw comes from the ``rng`` passed in, so a
 run is reproducible bit for bit.
 
-Parameters live in the unit cube (each dimension mapped by its prior's CDF; see
+Parameters live in the unit cube (each dimension mapped by its truncated prior CDF; see
 :mod:`sim.calibration.space`), where the prior is uniform.
 
 Generation 0 draws ``particles`` points from the prior. Generation ``t`` sets the tolerance to the

@@ -3,16 +3,15 @@
 Rules (issue 9 §5):
 
 * **Lock.** One ``idlib-sim calibrate`` at a time works in a run folder (an exclusive ``flock``
-  on ``.lock``; the kernel releases it when the process dies, even by ``kill -9``). Holding it,
-  any Optuna trial still ``RUNNING`` in the journal was abandoned by a killed process, and is
-  marked failed on resume (:func:`fail_abandoned_trials`).
-* **Keys.** Each step's cache (``screening.csv``, ``posterior.csv``, an Optuna study) is keyed on
+  on ``.lock``; the kernel releases it when the process dies, even by ``kill -9``).
+* **Keys.** Each step's cache (``posterior_population.csv``, ``holdout_population.csv``, the
+  simulation-based calibration's tables) is keyed on
   the SHA-256 of everything its result depends on: the settings of the configuration that step
   reads, the scenario's content (:meth:`sim.scenario.Scenario.digest`), the targets and the
   searched space. ``cache.json`` holds the key and those inputs. A cache is reused only when its
   key matches; otherwise it is discarded and recomputed, and the command says which settings
-  changed. Optuna studies are named after their key, so a changed seed starts a new study in the
-  same journal (the old one is left there, unused); more trials with the same key continue it.
+  changed. A step interrupted by a kill is redone whole on resume (an ABC-SMC step takes
+  minutes); the steps completed before it are reused.
 * **Ledger.** Every completed model evaluation appends ``step key`` to ``evaluations.log``, so
   ``scores.json`` counts the evaluations behind the current result across every process that
   worked on it, including work lost to an interruption.
@@ -171,16 +170,6 @@ class RunFolder:
                                                         indent=2, default=str) + "\n")
         return key
 
-    def study(self, step: str, inputs: dict[str, Any]) -> tuple[str, str]:
-        """Optuna study name for ``step`` (``step-KEY``) and the key; says if it is new."""
-        key = content_key(inputs)
-        entry = self._entries.get(step)
-        if entry is not None and entry["key"] != key:
-            self.log(f"{step}: settings changed ({changes(entry.get('inputs', {}), inputs)}): "
-                     f"starting a new study (the old one stays unused in the journal)")
-        self.record(step, inputs)
-        return f"{step}-{key[:16]}", key
-
     # -- evaluations ---------------------------------------------------------------------------
 
     def count(self, step: str, key: str) -> None:
@@ -200,15 +189,3 @@ class RunFolder:
                     n[parts[0]] += 1
         return n
 
-
-def fail_abandoned_trials(study: Any) -> int:
-    """Mark trials left ``RUNNING`` by a killed process as failed; returns how many.
-
-    Only call this holding the run folder's lock: then no other process runs a trial.
-    """
-    from optuna.trial import TrialState
-
-    stale = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
-    for t in stale:
-        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-    return len(stale)

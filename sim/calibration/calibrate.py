@@ -1,22 +1,28 @@
-"""``idlib-sim calibrate``: screen, fit, sample the posterior, hold out, score, plot.
+"""``idlib-sim calibrate``: the moving-front model's posterior by ABC-SMC on the whole record.
 
 Steps (each cached in the run folder under a key of its inputs, so an interrupted run resumes
 where it stopped and a changed setting recomputes what it affects: :mod:`.cache`):
 
 1. **Targets** from the record (:mod:`.targets`) and the naive benchmark (constant advance speed
-   along the graph from the 18 Dec front, fitted to the same point-date targets).
-2. **Screening** (SALib Morris elementary effects) over every dimension of :data:`.space.SPACE`;
-   the ``always`` dimensions (air support, Turkish intervention) and the ``keep`` others with the
-   largest mu* are fitted; the rest stay at their defaults.
-3. **Point estimate**: Optuna TPE on the weighted-mean score, with common random numbers (the
-   same seed and replicas for every trial, so trials differ by their parameters, not their luck)
-   and the defaults enqueued as the first trial. Journal-file storage: resumable.
-4. **Posterior**: ABC-SMC (:mod:`.abc`) with the same score as distance, fresh seeds per
-   simulation, uniform priors on the bounds.
-5. **Hold-out**: the same fit on targets dated up to ``holdout.last_in_sample`` only, then a
-   forecast of the later targets.
-6. **Scores** of the fitted model on a fresh seed and many replicas, in-sample and hold-out, next
-   to the naive benchmark; plots.
+   along the graph from the 18 Dec front, fitted to the point-date capture targets it is
+   compared on).
+2. **Posterior**: ABC-SMC (:mod:`.abc`) over the dimensions of :data:`.space.SPACE` (priors
+   through the unit cube), distance = the whole-record objective (:mod:`.objective`) of
+   ``posterior.replicas`` replicas at a fresh seed. ``posterior.samples`` draws resampled from
+   the final weighted population are written to ``posterior_samples.csv``.
+3. **Hold-out**: the same ABC-SMC on the targets dated up to ``holdout.last_in_sample`` only; its
+   posterior predictive forecasts the later targets.
+4. **Scores** of the posterior predictive (``predictive.draws`` posterior draws x
+   ``predictive.replicas_per_draw`` replicas, each draw its own seed), in sample and hold-out,
+   with the naive benchmark and the goals of issue 11 (:mod:`.predictive`); the posterior
+   median as a fixed point beside them.
+5. **Simulation-based calibration** (:mod:`.sbc`, :mod:`.sbcrun`), if ``sbc.enabled``.
+6. Plots, ``fitted_overrides.yaml`` (posterior medians) and ``scores.json`` (last).
+
+Why no Optuna point fit or Morris screening any more: the posterior median is the point
+estimate and the ABC generations already search the space; screening chose which dimensions
+to fit, and with priors on every dimension an uninformative one simply keeps its prior (the
+posterior shows that), so nothing is gained by freezing it.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,20 +38,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import analysis
 from sim.calibration import space
 from sim.calibration.cache import RunFolder, content_key
 from sim.calibration.config import CalibrationConfig, check_name, load_config
-from sim.calibration.evaluate import NaiveForecast
-from sim.calibration.objective import objective, simulate, term_scores
-from sim.calibration.scorecard import strict, summarise_terms
-from sim.calibration.steps import Evaluator, csv_text, fit, posterior, screen
+from sim.calibration.evaluate import fit_naive, naive_distances
+from sim.calibration.model import CampaignFactory, simulate, simulate_predictive
+from sim.calibration.predictive import goals, score, scores
+from sim.calibration.scorecard import strict
+from sim.calibration.steps import (
+    Evaluator,
+    abc_posterior,
+    csv_text,
+    resample,
+    weighted_quantile,
+)
 from sim.calibration.targets import Targets, build_targets
 from sim.errors import IdlibSimError
 from sim.outputs import atomic_write_text
-from sim.scenario import Scenario, load_scenario
-from sim.theatre.theatre import GOVERNMENT, Theatre
-from sim.world import default_world
+from sim.scenario import load_scenario
 
 __all__ = ["CalibrationConfig", "calibrate", "load_config", "naive_distances", "scores"]
 
@@ -68,20 +77,8 @@ def targets_digest(targets: Targets) -> str:
 
 
 def _space(names: list[str]) -> list[list[Any]]:
-    return [[d.name, d.low, d.high, d.log] for d in space.dims(names)]
-
-
-def naive_distances(theatre: Theatre) -> np.ndarray:
-    """Graph distance (km) of every town from the nearest town held on 18 Dec."""
-    gov = theatre.initial_control == GOVERNMENT
-    return np.asarray(theatre.distance_km[gov].min(axis=0))
-
-
-def scores(terms: pd.DataFrame) -> dict[str, Any]:
-    """Summary scores of a target score table (:mod:`sim.calibration.scorecard`)."""
-    out = summarise_terms(terms)
-    out["objective_days"] = objective(terms)
-    return out
+    return [[d.name, d.low, d.high, d.prior.kind, d.prior.a, d.prior.b]
+            for d in space.dims(names)]
 
 
 def calibrate(config_path: str | Path, out_root: str | Path = "calibration/results",
@@ -105,8 +102,8 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
     folder = RunFolder(Path(out_root) / name, lambda m: _log(m, progress))
     folder.check_usable()  # before any work
     base = load_scenario(scenario_path)
-    theatre, _ = default_world()
-    targets = build_targets(theatre)
+    factory = CampaignFactory(base)
+    targets = build_targets(factory.theatre)
     cut = cfg.holdout.last_in_sample
     early, late = targets.until(cut), targets.after(cut)
     for side, t in (("on or before", early), ("after", late)):
@@ -114,121 +111,145 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
             raise IdlibSimError(f"{config_path}: field 'holdout.last_in_sample': value "
                                 f"'{cut}': no capture target dated {side} it")
     with folder.locked():
-        return _calibrate(cfg, scenario_path, folder, base, theatre, targets, early, late, name,
-                          progress, t0)
+        return _calibrate(cfg, scenario_path, folder, base.digest(), factory, targets, early,
+                          late, name, progress, t0)
 
 
-def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, base: Scenario,
-               theatre: Theatre, targets: Targets, early: Targets, late: Targets, name: str,
-               progress: bool, t0: float) -> Path:
+def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, digest: str,
+               factory: CampaignFactory, targets: Targets, early: Targets, late: Targets,
+               name: str, progress: bool, t0: float) -> Path:
     out = folder.path
     atomic_write_text(out / "config.json", cfg.model_dump_json(indent=2) + "\n")
-    horizon = base.period.end.toordinal() - base.period.start.toordinal()
+    theatre = factory.theatre
+    horizon = (factory.end - factory.start).days
     _log(f"{len(targets.captures)} capture targets, {len(targets.recaptures)} recapture "
-         f"targets, {len(targets.territory)} territory targets", progress)
+         f"targets, {len(targets.retakes)} retakings, {len(targets.counts)} counts, "
+         f"{len(targets.end_state)} end states, {len(targets.territory)} territory figures",
+         progress)
     for fname, df in (("targets_captures", targets.captures),
                       ("targets_recaptures", targets.recaptures),
                       ("targets_territory", targets.territory)):
         atomic_write_text(out / f"{fname}.csv", csv_text(df))
 
-    # naive benchmark: fitted on the same point-date targets
-    dist = naive_distances(theatre)
-    date_t = targets.captures[targets.captures["kind"] == "date"]
-    speed = analysis.fit_naive_speed(dist[date_t["node"].to_numpy(int)],
-                                     date_t["day"].to_numpy(int), horizon)
-
-    # cache keys: what each step's result depends on
-    common = {"scenario_sha256": base.digest(), "seed": cfg.seed}
-    keys: dict[str, str] = {}
-    ev = Evaluator(base, targets, cfg.seed, cfg.fit.replicas)
-
     def log(msg: str) -> None:
         _log(msg, progress)
 
-    def counting(step: str, key: str) -> None:
+    names = list(cfg.dims) if cfg.dims is not None else list(space.NAMES)
+    fixed = factory.base_values([n for n in space.NAMES if n not in names])
+    common = {"scenario_sha256": digest, "seed": cfg.seed, "space": _space(names),
+              "fixed": fixed, "posterior": cfg.posterior.model_dump()}
+    keys: dict[str, str] = {}
+    evs: list[Evaluator] = []
+
+    def evaluator(step: str, t: Targets, inputs: dict[str, Any]) -> Evaluator:
+        key = content_key(inputs)
         keys[step] = key
-        ev.on_call = lambda: folder.count(step, key)
+        ev = Evaluator(factory, t, cfg.posterior.replicas, lambda: folder.count(step, key))
+        evs.append(ev)
+        return ev
 
-    if cfg.dims is None:
-        inputs = {**common, "targets_sha256": targets_digest(targets),
-                  "screening": cfg.screening.model_dump(exclude={"always", "keep"}),
-                  "space": _space([d.name for d in space.SPACE])}
-        counting("screening", content_key(inputs))
-        scr = screen(ev, cfg, folder, inputs, log)
-        always = list(cfg.screening.always)
-        rest = [d for d in scr["dim"] if d not in always]
-        names = always + rest[: cfg.screening.keep]
-    else:
-        names = list(cfg.dims)
-    fit_inputs = {**common, "targets_sha256": targets_digest(targets),
-                  "replicas": cfg.fit.replicas, "space": _space(names)}
-    study, key = folder.study("fit", fit_inputs)
-    counting("fit", key)
-    best, hist = fit(ev, names, cfg.fit.trials, cfg.seed, folder, study, log)
-    atomic_write_text(out / "fit_trials.csv", csv_text(hist))
-    _log(f"fit: best score {hist['value'].min():.2f} days (defaults: "
-         f"{hist['value'].iloc[0]:.2f}) after {len(hist)} trials", progress)
-    fixed = {k: v for k, v in best.items() if k not in names}
-    post_inputs = {**common, "targets_sha256": targets_digest(targets),
-                   "posterior": cfg.posterior.model_dump(), "space": _space(names),
-                   "fixed": fixed}
-    counting("posterior", content_key(post_inputs))
-    post = posterior(ev, names, fixed, cfg, folder, post_inputs, log)
+    # 2. the posterior on the whole record
+    post_in = {**common, "targets_sha256": targets_digest(targets)}
+    pop, gens = abc_posterior(evaluator("posterior", targets, post_in), names, fixed, cfg,
+                              folder, "posterior", post_in, cfg.seed + 1, log)
+    samples = resample(pop, names, cfg.posterior.samples, np.random.default_rng(cfg.seed + 3))
+    # 3. the hold-out posterior on the early targets
+    ho_pop = ho_gens = None
+    if cfg.holdout.enabled:
+        ho_in = {**common, "targets_sha256": targets_digest(early)}
+        ho_pop, ho_gens = abc_posterior(evaluator("holdout", early, ho_in), names, fixed, cfg,
+                                        folder, "holdout", ho_in, cfg.seed + 2, log)
 
-    # hold-out: fit on the early targets only, forecast the later ones
-    ev_early = Evaluator(base, early, cfg.seed, cfg.fit.replicas)
-    ho_inputs = {**common, "targets_sha256": targets_digest(early),
-                 "replicas": cfg.fit.replicas, "space": _space(names)}
-    study, key = folder.study("holdout", ho_inputs)
-    keys["holdout"] = key
-    ev_early.on_call = lambda: folder.count("holdout", key)
-    best_early, hist_early = fit(ev_early, names, cfg.holdout.trials, cfg.seed, folder, study,
-                                 log)
-    atomic_write_text(out / "holdout_trials.csv", csv_text(hist_early))
-
-    # scores on a fresh seed with many replicas
+    # 4. posterior predictive scores on fresh seeds
+    k, r = cfg.predictive.draws, cfg.predictive.replicas_per_draw
     score_seed = cfg.seed + 7
-    fitted = space.apply(base, best)
-    sim_fit = simulate(fitted, cfg.score_replicas, score_seed)
-    naive = NaiveForecast(dist, speed)
-    terms_in = term_scores(sim_fit, targets, np.random.default_rng(cfg.seed), naive)
-    sim_ho = simulate(space.apply(base, best_early), cfg.score_replicas, score_seed)
-    terms_ho = term_scores(sim_ho, late, np.random.default_rng(cfg.seed), naive)
-    terms_in_early = term_scores(sim_ho, early, np.random.default_rng(cfg.seed), naive)
-    sim_def = simulate(base, cfg.score_replicas, score_seed)
-    terms_def = term_scores(sim_def, targets, np.random.default_rng(cfg.seed), naive)
+    draws = _draws(samples.iloc[:k], fixed)
+    naive = fit_naive(theatre, targets, horizon)
+    sim_in = simulate_predictive(factory, draws, r, score_seed)
+    terms_in, s_in = score(sim_in, targets, naive, cfg.seed)
+    log(f"posterior predictive ({k} draws x {r} replicas): CRPS "
+        f"{s_in['dated']['overall']['crps_days']:.2f} days, objective "
+        f"{s_in['objective_days']:.2f}")
+    medians = {c: weighted_quantile(pop[c], pop["weight"], 0.5) for c in names}
+    sim_med = simulate(factory, {**fixed, **medians}, k * r, score_seed)
+    _, s_med = score(sim_med, targets, naive, cfg.seed)
+    prior_draws = space.sample_prior(space.dims(names), k, np.random.default_rng(cfg.seed + 5))
+    sim_prior = simulate_predictive(
+        factory, [{**fixed, **dict(zip(names, map(float, row), strict=True))}
+                  for row in prior_draws], r, score_seed)
+    _, s_prior = score(sim_prior, targets, naive, cfg.seed)
+    sim_def = simulate(factory, factory.base_values(names) | fixed, k * r, score_seed)
+    _, s_def = score(sim_def, targets, naive, cfg.seed)
     atomic_write_text(out / "terms_in_sample.csv", csv_text(terms_in))
-    atomic_write_text(out / "terms_holdout.csv", csv_text(terms_ho))
+    holdout: dict[str, Any] | None = None
+    terms_ho = None
+    if ho_pop is not None and ho_gens is not None:
+        ho_samples = resample(ho_pop, names, k, np.random.default_rng(cfg.seed + 4))
+        sim_ho = simulate_predictive(factory, _draws(ho_samples, fixed), r, score_seed)
+        naive_early = fit_naive(theatre, early, horizon)  # the forecast may not see late dates
+        terms_ho, s_ho = score(sim_ho, late, naive_early, cfg.seed)
+        _, s_ho_in = score(sim_ho, early, naive_early, cfg.seed)
+        atomic_write_text(out / "terms_holdout.csv", csv_text(terms_ho))
+        atomic_write_text(out / "holdout_generations.csv", csv_text(ho_gens))
+        holdout = {"last_in_sample": str(cfg.holdout.last_in_sample),
+                   "in_sample": s_ho_in, "forecast": s_ho,
+                   "posterior_median": {c: weighted_quantile(ho_pop[c], ho_pop["weight"], 0.5)
+                                        for c in names},
+                   "abc": _abc_summary(ho_gens)}
+        log(f"hold-out forecast: CRPS {s_ho['dated']['overall']['crps_days']:.2f} days")
+
+    # 5. simulation-based calibration
+    sbc: dict[str, Any] | None = None
+    if cfg.sbc.enabled:
+        from sim.calibration.sbcrun import sbc_step
+
+        eps = float(gens["epsilon"].iloc[-1]) if len(gens) > 1 else float(
+            pop["distance"].max())
+        sbc_in = {**common, "targets_sha256": targets_digest(targets),
+                  "sbc": cfg.sbc.model_dump(), "eps": eps}
+        key = content_key(sbc_in)
+        keys["sbc"] = key
+        sbc = sbc_step(factory, targets, names, fixed, eps, cfg, folder, sbc_in, log,
+                       on_call=lambda: folder.count("sbc", key))
+
+    # 6. outputs
     by_step = folder.evaluations(keys)
     result = {
         "run": name,
+        "model": "moving-front (sim/model/front_*.py)",
         "fitted_dims": names,
-        "fitted": best,
-        "naive_speed_km_per_day": speed,
-        **scores(terms_in),
-        "holdout": {
-            "last_in_sample": str(cfg.holdout.last_in_sample),
-            "fitted": best_early,
-            "in_sample": scores(terms_in_early),
-            "forecast": scores(terms_ho),
-        },
-        "defaults": scores(terms_def),
-        "posterior": {c: {"mean": float(np.average(post[c], weights=post["weight"])),
-                          "q05": float(_wq(post[c], post["weight"], 0.05)),
-                          "q95": float(_wq(post[c], post["weight"], 0.95))}
-                      for c in names},
+        "fixed": fixed,
+        "predictive": {"draws": k, "replicas_per_draw": r, "seed": score_seed},
+        "naive_speed_km_per_day": naive.speed,
+        **s_in,
+        "goals": goals(s_in, None if holdout is None else holdout["forecast"]),
+        "posterior": {c: {"median": medians[c],
+                          "q05": weighted_quantile(pop[c], pop["weight"], 0.05),
+                          "q95": weighted_quantile(pop[c], pop["weight"], 0.95),
+                          "prior_low": d.low, "prior_high": d.high}
+                      for c, d in zip(names, space.dims(names), strict=True)},
+        "abc": _abc_summary(gens),
+        "holdout": holdout,
+        "posterior_median_point": s_med,
+        "prior_predictive": s_prior,
+        "defaults": s_def,
+        "sbc": sbc,
         "evaluations": sum(by_step.values()),
         "evaluations_by_step": by_step,
-        "evaluations_this_process": ev.calls + ev_early.calls,
+        "evaluations_this_process": sum(e.calls for e in evs),
         "wall_time_s": round(time.perf_counter() - t0, 1),
     }
+    note = (f"Calibrated by `idlib-sim calibrate` run {name} on {dt.date.today().isoformat()}: "
+            "posterior medians (scores.json beside this file).")
     atomic_write_text(out / "fitted_overrides.yaml", space.overrides_yaml(
-        best, scenario_path, (out / "fitted_overrides.yaml").resolve(),
-        f"Calibrated by `idlib-sim calibrate` run {name} on "
-        f"{dt.date.today().isoformat()} (scores.json beside this file)."))
-    atomic_write_text(out / "posterior_samples.csv", csv_text(post))
+        medians, scenario_path, (out / "fitted_overrides.yaml").resolve(), note))
+    atomic_write_text(out / "posterior_samples.csv", _samples_csv(samples, name, cfg, gens))
+    atomic_write_text(out / "abc_generations.csv", csv_text(gens))
     if cfg.plots:
-        _plots(out, theatre, terms_in, hist, post, names, sim_fit, targets, base)
+        from sim.calibration.figures import draw_all
+
+        draw_all(out, theatre, factory.start, horizon, terms_in, terms_ho, pop, names,
+                 sim_in, targets, gens)
     # last: a complete scores.json means the run finished
     atomic_write_text(out / "scores.json",
                       json.dumps(strict(result), indent=2, default=_json) + "\n")
@@ -236,47 +257,33 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, b
     return out
 
 
-def _wq(x: Any, w: Any, q: float) -> float:
-    """Weighted quantile (inverse of the weighted ECDF)."""
-    xv, wv = np.asarray(x, float), np.asarray(w, float)
-    o = np.argsort(xv)
-    cw = np.cumsum(wv[o])
-    return float(xv[o][np.searchsorted(cw / cw[-1], q)])
+def _draws(samples: pd.DataFrame, fixed: dict[str, float]) -> list[dict[str, float]]:
+    """One value mapping per row of ``samples``, with the fixed dimensions added."""
+    return [{**fixed, **{str(c): float(v) for c, v in row.items()}}
+            for row in samples.to_dict(orient="records")]
+
+
+def _abc_summary(gens: pd.DataFrame) -> dict[str, Any]:
+    return {"generations": len(gens), "final_epsilon_days": float(gens["epsilon"].iloc[-1]),
+            "simulations": int(gens["simulations"].sum()),
+            "final_acceptance_rate": float(gens["acceptance_rate"].iloc[-1]),
+            "final_ess": float(gens["ess"].iloc[-1])}
+
+
+def _samples_csv(samples: pd.DataFrame, name: str, cfg: CalibrationConfig,
+                 gens: pd.DataFrame) -> str:
+    """``posterior_samples.csv``: ``#`` provenance lines, then the samples (one row each)."""
+    head = [
+        f"# posterior samples of the moving-front model: idlib-sim calibrate run {name}",
+        f"# {len(samples)} draws with replacement from the final weighted ABC-SMC population "
+        f"({cfg.posterior.particles} particles, {len(gens)} generations, final tolerance "
+        f"{float(gens['epsilon'].iloc[-1]):.3f} days of the whole-record objective)",
+        f"# seed {cfg.seed}; columns: FrontParams fields and modifiers.<name>.<parameter>",
+    ]
+    return "\n".join(head) + "\n" + csv_text(samples.round(8))
 
 
 def _json(x: Any) -> Any:
     if isinstance(x, np.generic):
         return x.item()
     return str(x)
-
-
-def _plots(out: Path, theatre: Theatre, terms: pd.DataFrame, hist: pd.DataFrame,
-           post: pd.DataFrame, names: list[str], sim: Any, targets: Targets,
-           base: Scenario) -> None:
-    from sim import plots
-
-    def _save(ax: Any, path: Path) -> None:  # via a temporary sibling: never a half-written PNG
-        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-        plots.save(ax, tmp)
-        os.replace(tmp, path)
-
-    _save(plots.plot_capture_dates(terms, start=base.period.start, horizon=sim.horizon),
-               out / "capture_dates.png")
-    _save(plots.plot_error_map(theatre, terms), out / "error_map.png")
-    _save(plots.plot_bursts(terms), out / "bursts.png")
-    _save(plots.plot_end_state(theatre, terms), out / "end_state.png")
-    cap = terms[(terms["group"] == "captures") & (terms["kind"] == "date")]
-    _save(plots.plot_pit_histogram(cap["pit"].to_numpy(float)), out / "pit_histogram.png")
-    from sim.results import Ensemble
-
-    ens = Ensemble(theatre.names, base.period.start, sim.horizon, theatre.theatre_area_km2)
-    ens.add(sim.first_days, sim.held_count, sim.gov_area, sim.n_recaptures)
-    rec = targets.territory[targets.territory["quantity"] == "captured_area_km2"]
-    ax = plots.plot_territory_fan(ens.territory_table(), recorded=rec[["date", "value"]],
-                                  label="calibrated")
-    ax.set_title("Territory taken by the government: calibrated model and recorded figures")
-    _save(ax, out / "territory.png")
-    _save(plots.plot_convergence(hist), out / "convergence.png")
-    if len(names) >= 1 and len(post):
-        fig_ax = plots.plot_posterior_pairs(post, names)
-        _save(fig_ax, out / "posterior_pairs.png")

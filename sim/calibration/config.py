@@ -37,41 +37,48 @@ def check_name(value: str, what: str = "run name") -> str:
     return value
 
 
-class Screening(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    trajectories: int = Field(10, strict=True, ge=2, le=1000)
-    levels: int = Field(4, strict=True, ge=2, le=64)
-    always: list[str] = Field(default_factory=lambda: [
-        "params.air_effect",
-        "modifiers.spring_shield.counterattack_mult",
-        "modifiers.spring_shield.drone_attrition_per_day",
-    ])
-    """Fitted whatever the screening says: the modifiers the calibration is about (Russian air
-    support, Turkish intervention). Their posterior shows what the record says about them."""
-    keep: int = Field(5, strict=True, ge=0, le=len(space.SPACE))
-    """How many more dimensions, by Morris mu*, are fitted."""
-    replicas: Replicas = 1024
-
-
-class Fit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    trials: Count = 200
-    replicas: Replicas = 1024
-
-
 class Posterior(BaseModel):
+    """ABC-SMC (:mod:`sim.calibration.abc`)."""
+
     model_config = ConfigDict(extra="forbid")
-    particles: int = Field(120, strict=True, ge=10, le=100_000)
+    particles: int = Field(150, strict=True, ge=10, le=100_000)
     generations: int = Field(4, strict=True, ge=1, le=100)
-    replicas: Replicas = 256
+    replicas: Replicas = 64
+    """Replicas per distance evaluation (fresh seed each)."""
     quantile: float = Field(0.5, gt=0, lt=1, allow_inf_nan=False)
+    """Each generation's tolerance: this quantile of the previous generation's distances."""
+    min_acceptance: float = Field(0.05, gt=0, lt=1, allow_inf_nan=False)
+    """Stop when a generation's acceptance rate would fall below this."""
+    samples: Count = 1000
+    """Draws resampled from the final weighted population into posterior_samples.csv."""
+
+
+class Predictive(BaseModel):
+    """Posterior predictive scoring: ``draws`` posterior draws x ``replicas_per_draw``."""
+
+    model_config = ConfigDict(extra="forbid")
+    draws: Count = 400
+    replicas_per_draw: Replicas = 16
+
+
+class Sbc(BaseModel):
+    """Simulation-based calibration (:mod:`sim.calibration.sbc`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(True, strict=True)
+    reference: int = Field(300, strict=True, ge=20, le=100_000)
+    """Prior simulations in the shared reference table."""
+    truths: int = Field(40, strict=True, ge=5, le=10_000)
+    """Synthetic records (one replica at one prior draw each) fitted."""
+    min_accepted: int = Field(15, strict=True, ge=3, le=10_000)
+    """Fewest reference draws accepted per synthetic record, whatever the tolerance."""
 
 
 class Holdout(BaseModel):
     model_config = ConfigDict(extra="forbid")
     last_in_sample: dt.date = dt.date(2020, 2, 10)
     """Last day of the fitted targets; both sides must hold targets, so it lies in the campaign."""
-    trials: Count = 120
+    enabled: bool = Field(True, strict=True)
 
     @field_validator("last_in_sample")
     @classmethod
@@ -90,14 +97,14 @@ class CalibrationConfig(BaseModel):
     scenario: str = Field("../scenarios/baseline.yaml", min_length=1, max_length=1000)
     """Scenario to calibrate, relative to the config file."""
     seed: int = Field(20200306, strict=True, ge=0, le=2**32 - 1)
-    """Optuna's TPE sampler seeds numpy's ``RandomState``, which takes 0 .. 2**32 - 1."""
+    """Root of every random stream of the run (0 .. 2**32 - 1, the range earlier configs used)."""
     dims: list[str] | None = Field(None, min_length=1)
-    """Dimensions to fit; ``None``: chosen by the screening."""
-    screening: Screening = Field(default_factory=Screening)
-    fit: Fit = Field(default_factory=Fit)
+    """Dimensions to fit (names of :data:`.space.SPACE`); ``None``: all of them. The others
+    stay at the scenario's values."""
     posterior: Posterior = Field(default_factory=Posterior)
     holdout: Holdout = Field(default_factory=Holdout)
-    score_replicas: int = Field(10000, strict=True, ge=16, le=1_000_000)
+    predictive: Predictive = Field(default_factory=Predictive)
+    sbc: Sbc = Field(default_factory=Sbc)
     plots: bool = Field(True, strict=True)
     """Draw the diagnostic plots (tests switch them off: they take longer than a tiny fit)."""
 
@@ -166,8 +173,8 @@ def load_config(path: str | Path) -> tuple[CalibrationConfig, Path]:
         cfg = CalibrationConfig.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(_describe(p, origin, exc)) from None
-    known = [d.name for d in space.SPACE]
-    for field, names in (("dims", cfg.dims or []), ("screening.always", cfg.screening.always)):
+    known = list(space.NAMES)
+    for field, names in (("dims", cfg.dims or []),):
         for i, name in enumerate(names):
             line = origin.find((*field.split("."), i)).line
             if name not in known:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,13 +36,18 @@ from sim.calibration.evaluate import (
     score_targets,
 )
 from sim.calibration.targets import Targets, idlib_mask
-from sim.engines.batch import BatchChunk, run_batch
-from sim.run import build_campaign
-from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
 
-__all__ = ["BRIER_DAYS", "KM2_PER_DAY", "LOCALITIES_PER_DAY", "Simulated", "idlib_mask",
-           "objective", "simulate", "term_scores"]
+__all__ = [
+    "BRIER_DAYS",
+    "KM2_PER_DAY",
+    "LOCALITIES_PER_DAY",
+    "Simulated",
+    "collect",
+    "idlib_mask",
+    "objective",
+    "term_scores",
+]
 
 
 @dataclass
@@ -54,6 +60,8 @@ class Simulated:
     held_count: NDArray[np.int64]
     """``(horizon + 1, n_towns)``: replicas in which the government holds each town per day."""
     n_recaptures: NDArray[np.int16]
+    final_control: NDArray[np.int8] | None = None
+    """``(n, n_towns)`` holder of every town at the end, when the core reports it."""
 
     @property
     def first_days(self) -> NDArray[np.int16]:
@@ -64,14 +72,8 @@ class Simulated:
         return self.outcomes.horizon
 
 
-def simulate(scenario: Scenario, n: int, seed: int) -> Simulated:
-    """Run ``n`` replicas of ``scenario`` on the batch core (seed fixed: common random numbers)."""
-    c = build_campaign(scenario)
-    return collect(list(run_batch(c, seed, n)), c.theatre, c.n_days)
-
-
-def collect(chunks: Sequence[BatchChunk], theatre: Theatre, horizon: int) -> Simulated:
-    """What scoring needs from the chunks of one run (of either model's batch core)."""
+def collect(chunks: Sequence[Any], theatre: Theatre, horizon: int) -> Simulated:
+    """What scoring needs from the chunks of a run of the batch core (``BatchChunk``s)."""
     n = sum(len(x.first_capture_day) for x in chunks)
     held = np.asarray([x.held_count for x in chunks], dtype=np.int64).sum(axis=0)
     out = Outcomes(

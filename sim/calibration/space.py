@@ -1,8 +1,14 @@
-"""The calibrated parameters: names, bounds, priors and how a point is applied to a scenario.
+"""The calibrated parameters of the moving-front model: names, priors and the unit cube.
 
-A dimension's name is a path into the scenario: ``params.<field>`` for :class:`ModelParams`, or
-``modifiers.<modifier name>.<parameter>`` for a dated modifier. Priors are uniform on the bounds
-(log-uniform for rates spanning more than a decade); the reasoning for each bound is kept with it.
+A dimension is either a free field of :class:`~sim.model.front_params.FrontParams` (named by the
+field, e.g. ``speed_scale``; prior :data:`~sim.model.front_params.PRIORS`, reasons in
+docs/MODEL.md) or a modifier strength (``modifiers.<modifier name>.<parameter>``; prior and
+reason below). These are the column names of ``posterior_samples.csv``.
+
+Each dimension's unit-cube coordinate is its prior CDF truncated to its range,
+``u = (F(x) - F(lo)) / (F(hi) - F(lo))``, so a uniform draw on the cube is a draw from the prior:
+ABC-SMC (:mod:`sim.calibration.abc`) works on the cube with a uniform prior and the priors come
+in through this map.
 """
 
 from __future__ import annotations
@@ -11,62 +17,80 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from sim.model.modifiers import Modifier
-from sim.scenario import Scenario
+from sim.model.front_params import PRIORS, Prior, bounds
+from sim.model.modifiers import KIND_PARAM_RANGES, Modifier
 
 
 @dataclass(frozen=True)
 class Dim:
+    """One calibrated parameter with its truncated prior."""
+
     name: str
     low: float
     high: float
-    log: bool
+    prior: Prior
     why: str
 
-    def to_unit(self, x: float) -> float:
-        if self.log:
-            return float((np.log(x) - np.log(self.low)) / (np.log(self.high) - np.log(self.low)))
-        return (x - self.low) / (self.high - self.low)
+    def _cdf_range(self) -> tuple[Any, float, float]:
+        d = self.prior.dist()
+        return d, float(d.cdf(self.low)), float(d.cdf(self.high))
 
-    def from_unit(self, u: float) -> float:
-        if self.log:
-            return float(np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low))))
-        return float(self.low + u * (self.high - self.low))
+    def from_unit(self, u: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        """Value(s) at cube coordinate(s) ``u`` (inverse truncated CDF)."""
+        d, a, b = self._cdf_range()
+        x = d.ppf(a + np.asarray(u, dtype=np.float64) * (b - a))
+        return np.asarray(np.clip(x, self.low, self.high), dtype=np.float64)
+
+    def to_unit(self, x: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        """Cube coordinate(s) of value(s) ``x`` (truncated CDF)."""
+        d, a, b = self._cdf_range()
+        return np.asarray(np.clip((d.cdf(np.asarray(x, float)) - a) / (b - a), 0.0, 1.0))
+
+    @property
+    def is_modifier(self) -> bool:
+        return self.name.startswith("modifiers.")
 
 
-SPACE: tuple[Dim, ...] = (
-    Dim("params.capture_rate_per_day", 0.05, 1.5, True,
-        "from one capture in 20 days to 1.5 a day at the reference ratio: the record shows single "
-        "towns held for weeks and >30 villages falling in a day"),
-    Dim("params.repulse_rate_per_day", 0.01, 1.0, True,
-        "failed assaults from rare to daily; the article records repelled attacks on most fronts"),
-    Dim("params.air_effect", 0.0, 3.0, False,
-        "Russian air support: from no effect to quadrupling attack power at baseline sorties"),
-    Dim("params.force_exponent", 0.3, 3.0, False,
-        "Lanchester-type exponent; Bayesian fits to the Ardennes give 1.06 +- 0.44 (wide bounds)"),
-    Dim("params.counterattack_rate_per_day", 0.0, 0.4, False,
-        "from no counterattacks to retaking an exposed town in ~2.5 days on average"),
-    Dim("params.frontline_entrenchment", 1.0, 3.0, False,
-        "prepared defences on the 18 Dec front from none to tripling the defence"),
-    Dim("modifiers.spring_shield.drone_attrition_per_day", 0.0, 0.15, False,
-        "Turkish drone strikes: up to 15 % of a formation per day (Turkey claimed 3,138 government "
-        "casualties in a week, i.e. roughly a fifth of the engaged force)"),
-    Dim("modifiers.spring_shield.counterattack_mult", 1.0, 8.0, False,
-        "rebel counterattacks under Spring Shield: same as before up to eight times as likely"),
-    Dim("modifiers.turkish_artillery.counterattack_mult", 1.0, 4.0, False,
-        "Turkish artillery support to rebel counterattacks from 12 Feb"),
-    Dim("modifiers.weather_pause.ground_factor", 0.0, 0.6, False,
-        "the 26 Dec weather pause: from a full stop to 60 % of normal tempo"),
-    Dim("modifiers.january_ceasefire.intensity", 0.0, 0.8, False,
-        "how much fighting leaked through the January ceasefire"),
-    Dim("modifiers.russian_air_renewed.sorties", 0.5, 3.0, False,
-        "air intensity of the renewed offensive relative to December's level"),
+def _modifier_dim(name: str, prior: Prior, why: str, high: float | None = None) -> Dim:
+    _, mod, par = name.split(".")
+    kinds = {"spring_shield": "spring_shield", "turkish_artillery": "turkish_artillery"}
+    _, lo, hi = KIND_PARAM_RANGES[kinds[mod]][par]
+    return Dim(name, lo, hi if high is None else high, prior, why)
+
+
+#: Free fields of FrontParams (priors and reasons: front_params.PRIORS, docs/MODEL.md).
+_FRONT = tuple(Dim(k, *bounds(k), p, "front_params.PRIORS; reasons in docs/MODEL.md")
+               for k, p in PRIORS.items())
+
+#: Turkish-intervention strengths: the modifiers whose effect the record shows (Saraqib lost
+#: 27 Feb and retaken 2 Mar under Spring Shield; Nayrab contested 20 Feb under Turkish
+#: artillery). Their defence and air-denial terms are left at their defaults: the same few
+#: events cannot tell them apart from the counterattack multipliers.
+_MODIFIERS = (
+    _modifier_dim("modifiers.spring_shield.counterattack_mult",
+                  Prior("lognormal", float(np.log(2.5)), 0.6),
+                  "Spring Shield's multiplier of opposition counterattacks in the Turkish "
+                  "footprint: median 2.5 (the modifier's default), a factor ~1.8 either way at one "
+                  "sd; the Saraqib recapture of 27 Feb and the end state constrain it", high=20.0),
+    _modifier_dim("modifiers.spring_shield.drone_attrition_per_day",
+                  Prior("halfnormal", 0.05),
+                  "drone attrition of government effort in the footprint per day: half-normal, "
+                  "scale 5 %/day (Turkey claimed ~3,000 casualties in a week, a fifth of the "
+                  "engaged force, i.e. ~3 %/day, likely inflated)"),
+    _modifier_dim("modifiers.turkish_artillery.counterattack_mult",
+                  Prior("lognormal", float(np.log(1.5)), 0.5),
+                  "Turkish artillery support of opposition counterattacks from 12 Feb: median 1.5 "
+                  "(the modifier's default); the Nayrab recapture of 20 Feb constrains it"),
 )
+
+SPACE: tuple[Dim, ...] = _FRONT + _MODIFIERS
+NAMES: tuple[str, ...] = tuple(d.name for d in SPACE)
 
 
 def dims(names: Sequence[str]) -> list[Dim]:
@@ -74,64 +98,61 @@ def dims(names: Sequence[str]) -> list[Dim]:
     return [by[n] for n in names]
 
 
-def apply(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
-    """A copy of ``scenario`` with the dimensions in ``values`` set (validated)."""
-    params = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("params.")}
-    mods = dict(scenario.modifiers)
-    for key, v in values.items():
-        if key.startswith("modifiers."):
-            _, name, par = key.split(".")
-            m = mods[name]
-            mods[name] = Modifier.model_validate({**m.model_dump(), "params": {**m.params, par: v}})
-    return scenario.model_copy(update={"params": scenario.params.override(**params),
-                                       "modifiers": mods})
+def from_unit(ds: Sequence[Dim], u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(n, len(ds))`` values of the cube points ``u`` (same shape)."""
+    u = np.atleast_2d(u)
+    return np.column_stack([d.from_unit(u[:, j]) for j, d in enumerate(ds)])
 
 
-def current_values(scenario: Scenario, names: Sequence[str]) -> dict[str, float]:
-    """The values ``scenario`` gives the dimensions ``names`` (the inverse of :func:`apply`)."""
-    out = {}
-    for n in names:
-        if n.startswith("params."):
-            out[n] = float(getattr(scenario.params, n.split(".", 1)[1]))
-        else:
-            _, mod, par = n.split(".")
-            out[n] = scenario.modifiers[mod].param(par)
-    return out
+def to_unit(ds: Sequence[Dim], x: NDArray[np.float64]) -> NDArray[np.float64]:
+    x = np.atleast_2d(x)
+    return np.column_stack([d.to_unit(x[:, j]) for j, d in enumerate(ds)])
 
 
 def sample_prior(ds: Sequence[Dim], n: int, rng: np.random.Generator) -> NDArray[np.float64]:
-    """``(n, len(ds))`` draws from the priors (uniform in each dimension's own scale)."""
-    u = rng.random((n, len(ds)))
-    return np.array([[d.from_unit(x) for d, x in zip(ds, row, strict=True)] for row in u])
+    """``(n, len(ds))`` draws from the truncated priors."""
+    return from_unit(ds, rng.random((n, len(ds))))
 
 
-def log_prior(ds: Sequence[Dim], x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Log prior density up to a constant (``-inf`` outside the bounds)."""
-    x = np.atleast_2d(x)
-    out = np.zeros(len(x))
-    for j, d in enumerate(ds):
-        inside = (x[:, j] >= d.low) & (x[:, j] <= d.high)
-        out[~inside] = -np.inf
-        if d.log:
-            with np.errstate(divide="ignore"):
-                out[inside] -= np.log(x[inside, j])
-    return out
-
-
-def overrides_yaml(values: Mapping[str, float], extends: Path, at: Path, note: str) -> str:
-    """A scenario file holding only the fitted values, extending ``extends``."""
-    params = {k.split(".", 1)[1]: round(float(v), 6) for k, v in values.items()
-              if k.startswith("params.")}
-    mods: dict[str, dict[str, dict[str, float]]] = {}
+def split(values: Mapping[str, float]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """``values`` as FrontParams overrides and per-modifier parameter overrides."""
+    params: dict[str, float] = {}
+    mods: dict[str, dict[str, float]] = {}
     for k, v in values.items():
         if k.startswith("modifiers."):
             _, name, par = k.split(".")
-            mods.setdefault(name, {"params": {}})["params"][par] = round(float(v), 6)
-    doc = {"name": "calibrated",
-           "description": f"{note} How does the campaign run with the calibrated parameters?",
-           "extends": os.path.relpath(extends, at.parent)}
+            mods.setdefault(name, {})[par] = float(v)
+        else:
+            params[k] = float(v)
+    return params, mods
+
+
+def apply_modifiers(modifiers: Sequence[Modifier], changes: Mapping[str, Mapping[str, float]]
+                    ) -> tuple[Modifier, ...]:
+    """``modifiers`` with the parameters in ``changes`` set (validated)."""
+    missing = set(changes) - {m.name for m in modifiers}
+    if missing:
+        raise ValueError(f"the scenario has no modifier named {sorted(missing)[0]!r}")
+    out = []
+    for m in modifiers:
+        if m.name in changes:
+            m = Modifier.model_validate({**m.model_dump(),
+                                         "params": {**m.params, **changes[m.name]}})
+        out.append(m)
+    return tuple(out)
+
+
+def overrides_yaml(values: Mapping[str, float], extends: Path, at: Path, note: str) -> str:
+    """A scenario file holding only the fitted values (``params:`` for FrontParams fields,
+    ``modifiers:`` for modifier strengths), extending ``extends``."""
+    params, mods = split(values)
+    doc: dict[str, Any] = {
+        "name": "calibrated",
+        "description": f"{note} How does the campaign run with the calibrated parameters?",
+        "extends": os.path.relpath(extends, at.parent)}
     if params:
-        doc["params"] = params  # type: ignore[assignment]
+        doc["params"] = {k: round(v, 6) for k, v in params.items()}
     if mods:
-        doc["modifiers"] = mods  # type: ignore[assignment]
+        doc["modifiers"] = {k: {"params": {p: round(v, 6) for p, v in d.items()}}
+                            for k, d in mods.items()}
     return yaml.safe_dump(doc, sort_keys=False)

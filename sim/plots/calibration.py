@@ -5,6 +5,8 @@ the end state. Inputs are the target score table of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -185,3 +187,105 @@ def plot_end_state(theatre: Theatre, terms: pd.DataFrame, *, ax: Axes | None = N
 
 __all__ = ["PHASE_COLOURS", "plot_bursts", "plot_capture_dates", "plot_end_state",
            "plot_error_map"]
+
+
+def _short(name: str) -> str:
+    return name.split(".", 1)[1] if name.startswith("modifiers.") else name
+
+
+def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
+                             weight: str = "weight") -> Axes:
+    """Pair plot of a weighted posterior over the calibrated dimensions, each axis spanning the
+    prior's range: weighted marginal histograms (bars) over the prior density (line) on the
+    diagonal, particles below it. ``dims``: :class:`sim.calibration.space.Dim`. Returns the
+    top-left Axes (its figure holds the grid)."""
+    k = len(dims)
+    size = 1.45 * k + 1
+    fig, axes = plt.subplots(k, k, figsize=(size, size), squeeze=False)
+    w = post[weight].to_numpy(float)
+    w = w / w.sum()
+    for i, di in enumerate(dims):
+        for j, dj in enumerate(dims):
+            ax = axes[i, j]
+            if i < j:
+                ax.axis("off")
+                continue
+            if i == j:
+                edges = np.linspace(dj.low, dj.high, 21)
+                ax.hist(post[dj.name], bins=edges, weights=w, density=True, color="#2c3e50",
+                        alpha=0.7)
+                xs = np.linspace(dj.low, dj.high, 200)
+                d = dj.prior.dist()
+                mass = float(d.cdf(dj.high) - d.cdf(dj.low))
+                ax.plot(xs, d.pdf(xs) / mass, color="#e67e22", lw=1.2)
+                ax.set_yticks([])
+            else:
+                ax.scatter(post[dj.name], post[di.name], s=3, alpha=0.5, c=w, cmap="viridis")
+                ax.set_ylim(di.low, di.high)
+            ax.set_xlim(dj.low, dj.high)
+            if i == k - 1:
+                ax.set_xlabel(_short(dj.name), fontsize=6)
+            else:
+                ax.set_xticklabels([])
+            if j == 0 and i > 0:
+                ax.set_ylabel(_short(di.name), fontsize=6)
+            elif i != j:
+                ax.set_yticklabels([])
+            ax.tick_params(labelsize=5)
+    fig.legend([Line2D([0], [0], color="#2c3e50", lw=6, alpha=0.7),
+                Line2D([0], [0], color="#e67e22", lw=1.2)],
+               ["posterior (weighted ABC population)", "prior (truncated to the range)"],
+               loc="upper right", fontsize=9)
+    fig.suptitle("Posterior of the moving-front model (ABC-SMC); axes span each prior's range")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return axes[0, 0]
+
+
+def plot_abc_generations(gens: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Tolerance and acceptance rate of each ABC-SMC generation."""
+    ax = axes_or_new(ax, (7, 4))
+    g = gens[np.isfinite(gens["epsilon"])]
+    ax.plot(gens["generation"], gens["distance_median"], "o-", color="#2c3e50",
+            label="median distance of the population (days)")
+    ax.plot(g["generation"], g["epsilon"], "s--", color="#c0392b", label="tolerance (days)")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("whole-record objective (days)")
+    ax2 = ax.twinx()
+    ax2.bar(gens["generation"], gens["acceptance_rate"], alpha=0.2, color="#27ae60")
+    ax2.set_ylabel("acceptance rate (bars)")
+    ax2.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title("ABC-SMC: tolerance, population distance and acceptance by generation")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_sbc_ranks(table: pd.DataFrame, names: Sequence[str], n_draws: int,
+                   bins: int = 5) -> Axes:
+    """Rank histograms of simulation-based calibration, one panel per parameter: the rank of
+    each truth among its ``n_draws`` posterior draws, in ``bins`` bins, with the 99 % band of
+    a uniform histogram (binomial). Flat: calibrated; U: too narrow; hump: too wide."""
+    from scipy import stats
+
+    k = len(names)
+    cols = min(4, k)
+    rows = int(np.ceil(k / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows + 0.6), squeeze=False)
+    m = len(table)
+    lo, hi = stats.binom.ppf([0.005, 0.995], m, 1 / bins)
+    for idx, name in enumerate(names):
+        ax = axes[idx // cols, idx % cols]
+        u = table[f"u.{name}"].to_numpy(float)
+        ax.axhspan(lo, hi, color="#bdc3c7", alpha=0.5)
+        ax.axhline(m / bins, color="#7f8c8d", lw=0.8)
+        ax.hist(u, bins=bins, range=(0, 1), color="#2c3e50", alpha=0.8)
+        ax.set_title(_short(name), fontsize=8)
+        ax.set_xlim(0, 1)
+        ax.tick_params(labelsize=6)
+    for idx in range(k, rows * cols):
+        axes[idx // cols, idx % cols].axis("off")
+    fig.suptitle(f"Simulation-based calibration: rank of the truth among {n_draws} posterior "
+                 f"draws ({m} synthetic records; grey: 99 % band if uniform)", fontsize=9)
+    fig.supxlabel("normalised rank (randomised within ties)", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return axes[0, 0]
