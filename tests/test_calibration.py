@@ -157,3 +157,21 @@ def test_bad_calibration_configs_give_located_errors(tmp_path: Path, body: str,
                  else "name: x\n" + body)
     with pytest.raises(ScenarioError, match=expected):
         load_config(f)
+
+
+def test_posterior_predictive_runs_each_draw_with_its_own_seed() -> None:
+    from sim.calibration.model import CampaignFactory, draw_seeds, simulate, simulate_predictive
+
+    f = CampaignFactory(load_scenario(BASELINE))
+    draws = [{"speed_scale": 0.5}, {"speed_scale": 2.0}]
+    pooled = simulate_predictive(f, draws, 16, seed=9)
+    seeds = draw_seeds(9, 2)
+    assert len(set(seeds.tolist())) == 2
+    for k, v in enumerate(draws):
+        alone = simulate(f, v, 16, int(seeds[k]))
+        np.testing.assert_array_equal(pooled.first_days[16 * k:16 * (k + 1)], alone.first_days)
+        assert pooled.final_control is not None and alone.final_control is not None
+        np.testing.assert_array_equal(pooled.final_control[16 * k:16 * (k + 1)],
+                                      alone.final_control)
+    again = simulate_predictive(f, draws, 16, seed=9)
+    np.testing.assert_array_equal(again.gov_area, pooled.gov_area)

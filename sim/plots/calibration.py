@@ -189,8 +189,15 @@ __all__ = ["PHASE_COLOURS", "plot_bursts", "plot_capture_dates", "plot_end_state
            "plot_error_map"]
 
 
+_ABBREV = {"spring_shield": "SS", "turkish_artillery": "TA"}
+
+
 def _short(name: str) -> str:
-    return name.split(".", 1)[1] if name.startswith("modifiers.") else name
+    """``modifiers.spring_shield.counterattack_mult`` -> ``SS counterattack_mult``."""
+    if not name.startswith("modifiers."):
+        return name
+    _, mod, par = name.split(".")
+    return f"{_ABBREV.get(mod, mod)} {par}"
 
 
 def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
@@ -236,7 +243,8 @@ def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
                 Line2D([0], [0], color="#e67e22", lw=1.2)],
                ["posterior (weighted ABC population)", "prior (truncated to the range)"],
                loc="upper right", fontsize=9)
-    fig.suptitle("Posterior of the moving-front model (ABC-SMC); axes span each prior's range")
+    fig.suptitle("Posterior of the moving-front model (ABC-SMC); axes span each prior's range "
+                 "(SS: Spring Shield, TA: Turkish artillery)")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return axes[0, 0]
 
