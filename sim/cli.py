@@ -138,12 +138,17 @@ def _calibrate(args: argparse.Namespace) -> int:
     out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet)
     scores = json.loads((out / "scores.json").read_text())
     print(f"calibration -> {out}")
-    print(f"  in-sample: CRPS {scores['crps_days']:.1f} days, MAE of median "
-          f"{scores['mae_days']:.1f} days, 80 % coverage {scores['coverage_80']:.2f}, skill vs "
-          f"naive {scores.get('skill_vs_naive', float('nan')):+.2f}")
-    f = scores["holdout"]["forecast"]
-    print(f"  hold-out forecast after {scores['holdout']['last_in_sample']}: CRPS "
-          f"{f['crps_days']:.1f} days, skill vs naive {f.get('skill_vs_naive', float('nan')):+.2f}")
+    d = scores["dated"]["overall"]
+    print(f"  posterior predictive, in sample: CRPS {d['crps_days']:.2f} days, error of the "
+          f"median {d['median_abs_error_days']:.2f} days, coverage 50 %/80 % "
+          f"{d['coverage_50']:.2f}/{d['coverage_80']:.2f}, objective "
+          f"{scores['objective_days']:.2f} days")
+    if scores.get("holdout"):
+        f = scores["holdout"]["forecast"]["dated"]["overall"]
+        print(f"  hold-out forecast after {scores['holdout']['last_in_sample']}: CRPS "
+              f"{f['crps_days']:.2f} days over {f['n_targets']} dated targets")
+    met = scores["goals"]["met"]
+    print(f"  goals of issue 11 met: {sum(met.values())} of {len(met)} (scores.json 'goals')")
     return 0
 
 
