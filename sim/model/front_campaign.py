@@ -10,9 +10,10 @@ arrays of a :class:`FrontCampaign` and the functions of :mod:`sim.model.front_ra
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -165,6 +166,9 @@ class FrontCampaign:
     fp_defence: NDArray[np.float64] = field(init=False)
     fp_denial: NDArray[np.float64] = field(init=False)
     fp_drone: NDArray[np.float64] = field(init=False)
+    post_dist_km: NDArray[np.float64] = field(init=False)
+    """``(n_days, n_towns)``: distance to the nearest Turkish post established by that day
+    (``inf`` if none, or if the ``observation_posts`` modifier is off)."""
     in_fp: NDArray[np.bool_] = field(init=False)
     """``(n_days, n_towns)``: the town lies in the Turkish footprint on that day."""
     reinforcements: tuple[tuple[int, str, int, float], ...] = field(init=False)
@@ -223,47 +227,22 @@ class FrontCampaign:
     def _calendar(self, D: int, T: int) -> None:
         """Compile the modifiers to per-day arrays (the table in docs/MODEL.md)."""
         set_ = object.__setattr__
-        sorties, air, ground = np.zeros(D), np.ones(D), np.ones(D)
-        pause = np.zeros(D, bool)
-        retal, drone, denial = np.zeros(D), np.zeros(D), np.zeros(D)
-        support, defence = np.ones(D), np.ones(D)
-        posts = False
-        for m in self.modifiers:
-            if not m.enabled:
-                continue
-            w = _window(self.start, m.start, m.end, D)
-            if m.kind == "russian_air":
-                sorties[w] += m.param("sorties")
-            elif m.kind == "weather":
-                ground[w] *= m.param("ground_factor")
-                air[w] *= m.param("air_factor")
-            elif m.kind == "ceasefire":
-                pause[w] = True
-            elif m.kind == "turkish_retaliation":
-                retal[w] = 1 - (1 - retal[w]) * (1 - min(m.param("attrition_frac"), 1.0))
-            elif m.kind == "turkish_artillery":
-                support[w] *= m.param("counterattack_mult")
-                defence[w] *= m.param("defence_mult")
-            elif m.kind == "spring_shield":
-                drone[w] = 1 - (1 - drone[w]) * (1 - min(m.param("drone_attrition_per_day"), 1.0))
-                support[w] *= m.param("counterattack_mult")
-                defence[w] *= m.param("defence_mult")
-                denial[w] = 1 - (1 - denial[w]) * (1 - min(m.param("air_denial"), 1.0))
-            elif m.kind == "observation_posts":
-                posts = True
-        in_fp = np.zeros((D, T), bool)
+        arrays, pause, posts = compile_calendar(self.modifiers, self.start, D)
+        for name in CALENDAR:
+            set_(self, name, arrays[name])
+        set_(self, "pause", pause)
+        # distance from each town to the nearest post established by each day: the footprint
+        # is then one comparison, also per replica when a posterior varies footprint_km
+        dist = np.full((D, T), np.inf)
         if posts:
             th = self.theatre
             xy = th.xy_km
             offset = (self.start - CAMPAIGN_START).days
             for town, day in zip(th.post_town, th.post_established_day, strict=True):
-                near = np.hypot(*(xy - xy[town]).T) <= self.params.footprint_km
-                in_fp[max(int(day) - offset, 0):] |= near
-        for name, arr in (("sorties", sorties), ("air_factor", air), ("ground_factor", ground),
-                          ("pause", pause), ("retaliation", retal), ("fp_support", support),
-                          ("fp_defence", defence), ("fp_denial", denial), ("fp_drone", drone),
-                          ("in_fp", in_fp)):
-            set_(self, name, arr)
+                a = max(int(day) - offset, 0)
+                dist[a:] = np.minimum(dist[a:], np.hypot(*(xy - xy[town]).T))
+        set_(self, "post_dist_km", dist)
+        set_(self, "in_fp", dist <= self.params.footprint_km)
 
     @property
     def n_days(self) -> int:
@@ -280,6 +259,65 @@ class FrontCampaign:
     @property
     def n_strike(self) -> int:
         return len(self.orders.strike_names)
+
+
+#: Per-day arrays of the calendar that modifier parameters enter (:func:`compile_calendar`).
+CALENDAR = ("sorties", "air_factor", "ground_factor", "retaliation", "fp_support", "fp_defence",
+            "fp_denial", "fp_drone")
+
+#: A modifier parameter's value: a float, or an ``(n, 1)`` column of per-replica values.
+ParamValue = Callable[[Modifier, str], "float | NDArray[np.float64]"]
+
+
+def compile_calendar(modifiers: Sequence[Modifier], start: dt.date, n_days: int,
+                     value: ParamValue | None = None
+                     ) -> tuple[dict[str, NDArray[np.float64]], NDArray[np.bool_], bool]:
+    """The :data:`CALENDAR` arrays, the pause days and whether the posts are on.
+
+    ``value(m, key)`` gives modifier ``m``'s parameter ``key`` (default ``m.param(key)``); where
+    it returns an ``(n, 1)`` column the arrays it enters become ``(n, n_days)``. Each modifier
+    changes its window with ``np.where`` (not in place) so both shapes share one code, and days
+    outside the window keep their value exactly."""
+    get = value or (lambda m, key: m.param(key))
+    D = n_days
+    a: dict[str, NDArray[np.float64]] = {
+        "sorties": np.zeros(D), "air_factor": np.ones(D), "ground_factor": np.ones(D),
+        "retaliation": np.zeros(D), "fp_support": np.ones(D), "fp_defence": np.ones(D),
+        "fp_denial": np.zeros(D), "fp_drone": np.zeros(D)}
+    pause = np.zeros(D, bool)
+    posts = False
+    for m in modifiers:
+        if not m.enabled:
+            continue
+        win = np.zeros(D, bool)
+        win[_window(start, m.start, m.end, D)] = True
+
+        def put(name: str, new: Any, win: NDArray[np.bool_] = win) -> None:
+            a[name] = np.where(win, new, a[name])
+
+        def keep(name: str, frac: Any) -> Any:  # 1 - (1 - x)(1 - f): independent losses
+            return 1 - (1 - a[name]) * (1 - np.minimum(frac, 1.0))
+
+        if m.kind == "russian_air":
+            put("sorties", a["sorties"] + get(m, "sorties"))
+        elif m.kind == "weather":
+            put("ground_factor", a["ground_factor"] * get(m, "ground_factor"))
+            put("air_factor", a["air_factor"] * get(m, "air_factor"))
+        elif m.kind == "ceasefire":
+            pause[win] = True
+        elif m.kind == "turkish_retaliation":
+            put("retaliation", keep("retaliation", get(m, "attrition_frac")))
+        elif m.kind == "turkish_artillery":
+            put("fp_support", a["fp_support"] * get(m, "counterattack_mult"))
+            put("fp_defence", a["fp_defence"] * get(m, "defence_mult"))
+        elif m.kind == "spring_shield":
+            put("fp_drone", keep("fp_drone", get(m, "drone_attrition_per_day")))
+            put("fp_support", a["fp_support"] * get(m, "counterattack_mult"))
+            put("fp_defence", a["fp_defence"] * get(m, "defence_mult"))
+            put("fp_denial", keep("fp_denial", get(m, "air_denial")))
+        elif m.kind == "observation_posts":
+            posts = True
+    return a, pause, posts
 
 
 def make_front_campaign(
