@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.engines.batch import BLOCK
+from sim.engines.chunk import BLOCK
 from sim.engines.front_batch import _Graph, _Segments, run_chunk, run_front_batch
 from sim.model import front_rates as fr
 from sim.model.forces import load_forces

@@ -19,7 +19,7 @@ Every decision is taken on the 00:00 state, so the core computes the model exact
 approximation, unlike the first model's core). Work is on whole ``(replicas, towns)`` arrays; the
 only Python loops are over days, groups and strike groups.
 
-Randomness: replicas come in fixed blocks of :data:`~sim.engines.batch.BLOCK`; block ``b`` is
+Randomness: replicas come in fixed blocks of :data:`~sim.engines.chunk.BLOCK`; block ``b`` is
 ``SeedSequence(seed).spawn`` child ``b`` with one stream per decision site (:data:`SITES`). Each
 site draws its full array whatever the state (once, or once a day), so results do not depend on
 chunking, replica ``i`` is the same in any run that contains it, and two campaigns that differ by
@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
-from sim.engines.batch import BLOCK, BatchChunk
+from sim.engines.chunk import BLOCK, BatchChunk
 from sim.engines.streams import stream
 from sim.model import front_rates as fr
 from sim.model.front_campaign import FrontCampaign

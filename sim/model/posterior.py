@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.engines.batch import BLOCK
+from sim.engines.chunk import BLOCK
 from sim.engines.streams import stream
 from sim.errors import PosteriorError, did_you_mean, show_path
 from sim.model.front_campaign import CALENDAR, FrontCampaign, compile_calendar
@@ -117,7 +117,7 @@ class Posterior:
 
     def rows(self, seed: int, start: int, n: int) -> NDArray[np.intp]:
         """Sample rows of replicas ``start .. start + n - 1``: uniform with replacement, from one
-        stream per block of :data:`~sim.engines.batch.BLOCK` replicas (chunk-independent)."""
+        stream per block of :data:`~sim.engines.chunk.BLOCK` replicas (chunk-independent)."""
         if n < 0 or start < 0:
             raise ValueError(f"replicas {start} .. {start} + {n}: start and n must be >= 0")
         if n == 0:
