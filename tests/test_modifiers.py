@@ -40,7 +40,8 @@ def test_effects_compose() -> None:
     mods = [
         Modifier(name="w", kind="weather", start=START, end=dt.date(2019, 12, 25),
                  params={"ground_factor": 0.5, "air_factor": 0.0}),
-        Modifier(name="w2", kind="weather", start=START, params={"ground_factor": 0.5}),
+        Modifier(name="w2", kind="weather", start=START,
+                 params={"ground_factor": 0.5, "air_factor": 1.0}),
         Modifier(name="a", kind="russian_air", start=START, params={"sorties": 1.5}),
         Modifier(name="a2", kind="russian_air", start=START, params={"sorties": 0.5}),
         Modifier(name="t1", kind="turkish_retaliation", start=START,

@@ -4,17 +4,40 @@
 and its validation) read the way every other scenario field is read: strict numbers (``true``,
 ``"0.3"``, NaN and infinities are refused, not converted) and no non-zero magnitude below
 :data:`~sim.model.modifiers.TINY` (``1e-308`` is not a rate: write 0 or a real value). An unknown
-key gets "did you mean" from the loader (:mod:`sim.scenario.load`).
+key gets "did you mean" from the loader (:mod:`sim.scenario.load`). ``terrain_factor`` and
+``posture_factor`` may name only some of their classes: the others keep their defaults.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.model.front_params import FrontParams
 from sim.model.modifiers import TINY
+
+Terrain = Literal["plain", "hills", "mountain", "urban"]
+"""Terrain classes of ``seeds/towns.csv`` (the theatre loader checks the same set)."""
+Posture = Literal["hasty", "prepared", "fortified"]
+"""Defender postures (:data:`sim.theatre.theatre.POSTURES`)."""
+
+
+def _not_tiny(x: Any) -> Any:
+    if isinstance(x, float) and x != 0 and abs(x) < TINY:
+        raise ValueError(f"{x!r} is too small to mean anything (write 0 or a value >= {TINY})")
+    return x
+
+
+Factor = Annotated[float, Field(gt=0, le=2), AfterValidator(_not_tiny)]
+"""A rate multiplier of a terrain or posture class, ``(0, 2]`` (as :class:`FrontParams` checks)."""
 
 #: Fields that hold tuples: YAML writes them as lists, which strict validation would refuse.
 _TUPLES = tuple(k for k, f in FrontParams.model_fields.items()
@@ -27,6 +50,19 @@ class ScenarioParams(FrontParams):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
+    # typed keys and values, so that an error names the class (and "did you mean" finds it)
+    posture_factor: dict[Posture, Factor] = Field(
+        default_factory=lambda: dict(FrontParams().posture_factor))
+    terrain_factor: dict[Terrain, Factor] = Field(
+        default_factory=lambda: dict(FrontParams().terrain_factor))
+
+    @field_validator("posture_factor", "terrain_factor", mode="after")
+    @classmethod
+    def _merge_defaults(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        """A partial mapping keeps the defaults of the classes it does not name."""
+        assert info.field_name is not None
+        return {**getattr(FrontParams(), info.field_name), **value}
+
     @model_validator(mode="before")
     @classmethod
     def _lists_to_tuples(cls, data: Any) -> Any:
@@ -38,10 +74,6 @@ class ScenarioParams(FrontParams):
     @field_validator("*", mode="after")
     @classmethod
     def _not_tiny(cls, value: Any) -> Any:
-        items = (value.values() if isinstance(value, dict) else
-                 value if isinstance(value, tuple) else [value])
-        for x in items:
-            if isinstance(x, float) and x != 0 and abs(x) < TINY:
-                raise ValueError(f"{x!r} is too small to mean anything "
-                                 f"(write 0 or a value >= {TINY})")
+        for x in value if isinstance(value, tuple) else [value]:
+            _not_tiny(x)
         return value
