@@ -151,7 +151,7 @@ class Posterior:
 
 def _parse(path: str, text: str) -> tuple[tuple[str, ...], list[list[str]], list[int]]:
     """Header and cells of a posterior file, with each row's line number."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), strict=True)
     header: list[str] | None = None
     cells: list[list[str]] = []
     lines: list[int] = []
