@@ -123,3 +123,26 @@ def test_prior_samples_stay_in_range() -> None:
 def test_bad_parameters_are_rejected(change: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         P.override(**change)
+
+
+def test_per_replica_parameters_broadcast_like_one_call_per_replica() -> None:
+    """A posterior gives each replica its own value: an array argument must give, element by
+    element and bit for bit, what one scalar call per replica gives."""
+    p = FrontParams()
+    rng = np.random.default_rng(0)
+    effect, loss, sigma = rng.uniform(0, 3, 5), rng.uniform(0, 10, 5), rng.uniform(0, 2, 5)
+    e, z = rng.uniform(0, 5, 5), rng.standard_normal((5, 3))
+    coh, lost = rng.uniform(0, 1, (5, 3)), rng.uniform(0, 0.1, (5, 3))
+    length = rng.uniform(1, 60, 5)
+    dist, front = rng.uniform(0, 30, (5, 4)), rng.random((5, 4)) < 0.7
+    got_a = fr.attack_power(e, 1.3, 0.8, 0.25, p, effect)
+    got_c = fr.cohesion_step(coh, lost, p, loss[:, None])
+    got_m = fr.lognormal_mult(z, sigma[:, None])
+    got_w = fr.effort_weights(dist, front, length[:, None])
+    for i in range(5):
+        one = p.override(air_effect=effect[i], cohesion_loss=loss[i])
+        assert got_a[i] == fr.attack_power(e[i], 1.3, 0.8, 0.25, one)
+        np.testing.assert_array_equal(got_c[i], fr.cohesion_step(coh[i], lost[i], one))
+        np.testing.assert_array_equal(got_m[i], fr.lognormal_mult(z[i], float(sigma[i])))
+        np.testing.assert_array_equal(got_w[i], fr.effort_weights(dist[i], front[i],
+                                                                  float(length[i])))

@@ -37,9 +37,11 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from sim.engines.chunk import BLOCK, BatchChunk
+from sim.engines.front_knobs import Knobs
 from sim.engines.streams import stream
 from sim.model import front_rates as fr
 from sim.model.front_campaign import FrontCampaign
+from sim.model.posterior import Posterior
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
 #: Decision sites of the front model, each with its own stream.
@@ -151,7 +153,7 @@ class _Segments:
         self.starts = np.flatnonzero(brk)
         self.seg = np.cumsum(brk) - 1
 
-    def softmax(self, dist_km: F64, length_km: float) -> F64:
+    def softmax(self, dist_km: F64, length_km: Any) -> F64:
         """:func:`front_rates.effort_weights` over each row's entries (``inf`` = excluded)."""
         if not len(dist_km):
             return dist_km
@@ -166,17 +168,20 @@ class _Segments:
 def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
               watch: Sequence[Sequence[int]] = (),
               area_groups: Sequence[NDArray[np.bool_]] = (),
-              record_control: bool = False) -> FrontChunk:
+              record_control: bool = False, posterior: Posterior | None = None) -> FrontChunk:
     """Simulate replicas ``start .. start + n - 1``; ``start`` must be a multiple of BLOCK.
 
     ``watch`` lists sets of towns whose joint capture day is wanted; ``area_groups`` lists town
     masks whose government-held area (with partial progress) is wanted day by day;
-    ``record_control`` keeps the control of every town at the end of every day."""
+    ``record_control`` keeps the control of every town at the end of every day. With a
+    ``posterior``, replica ``i`` runs with the parameters of its sample row
+    (:meth:`Posterior.rows`); every other draw is unchanged."""
     if start % BLOCK:
         raise ValueError(f"chunk start {start} is not a multiple of BLOCK={BLOCK}")
     p, f, th = c.params, c.forces, c.theatre
     T, K, D, S = c.n_towns, f.n_formations, c.n_days, len(f.sectors)
     blocks = range(start // BLOCK, (start + n + BLOCK - 1) // BLOCK)
+    kn = Knobs(c, posterior, seed, start, n)
     u = _Draws(c, seed, blocks, n)
     g = _Graph(c)
     rows = np.arange(n)
@@ -197,7 +202,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
     o = c.orders
     strike = o.strike_low_k + (o.strike_high_k - o.strike_low_k) * u.strike_u
     start_day = c.order_day[None, :] + np.floor(u.delay_u * (p.start_delay_max_days + 1.0))
-    effort_mult = fr.lognormal_mult(u.effort_z, p.effort_sigma)
+    effort_mult = fr.lognormal_mult(u.effort_z, kn.of("effort_sigma"))
     fp_share = np.zeros((n, K))
     orders_of = [np.flatnonzero(c.order_k == k) for k in range(K)]
     orders_of = [ix[np.argsort(c.order_day[ix], kind="stable")] for ix in orders_of]
@@ -231,7 +236,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
                     sector[:, idx] += amount
         # 4. recovery and Turkish fire
         strength = (np.minimum(nominal, strength + p.recovery_per_day_frac * nominal)
-                    * (1.0 - c.retaliation[d]) * (1.0 - c.fp_drone[d] * fp_share))
+                    * (1.0 - kn.day("retaliation", d)) * (1.0 - kn.day("fp_drone", d) * fp_share))
         # 5. frontier and pockets (entries of the government's advance)
         frontier = opp0 & g.any_neighbour(gov0)
         pocket = opp0 & ~g.reach(opp0, c.rear[None, :]) if not pause else np.zeros_like(opp0)
@@ -242,7 +247,8 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
         e_g = np.zeros(len(rg))
         attacking = np.zeros((n, K), dtype=bool)
         fp_share = np.zeros((n, K))
-        fp_d = c.in_fp[d]
+        fp_e = kn.in_fp(d, rg, tg)
+        length = kn.of("effort_length_km", rg)
         for k in range(K):
             if pause and not c.breach[k, d]:
                 continue
@@ -252,17 +258,16 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
             ok = act[rg] & on_front
             if not ok.any():
                 continue
-            w = seg.softmax(np.where(ok, g.dist[np.maximum(obj, 0)[rg], tg], np.inf),
-                            p.effort_length_km)
+            w = seg.softmax(np.where(ok, g.dist[np.maximum(obj, 0)[rg], tg], np.inf), length)
             e_k = strength[:, k] * effort_mult[rows, np.maximum(cur, 0)]
             e_g += e_k[rg] * w
             attacking[:, k] = np.bincount(rg, weights=w, minlength=n) > 0
-            fp_share[:, k] = np.bincount(rg, weights=w * fp_d[tg], minlength=n)
+            fp_share[:, k] = np.bincount(rg, weights=w * fp_e, minlength=n)
         # 7. rates: government advance, mop-up, strike groups
         z_g = _normal(z[rg, tg])
-        v_g = np.where(on_front, _gov_speed(c, d, rg, tg, e_g, sector, cohesion, first, z_g),
-                       0.0) + np.where(pocket[rg, tg], p.mopup_km_per_day, 0.0)
-        rq, tq, v_q = _strikes(c, d, g, gov0, opp0, rg, tg, e_g, strike, z, rows) \
+        v_g = np.where(on_front, _gov_speed(c, d, rg, tg, e_g, sector, cohesion, first, z_g, kn),
+                       0.0) + np.where(pocket[rg, tg], kn.of("mopup_km_per_day", rg), 0.0)
+        rq, tq, v_q = _strikes(c, kn, d, g, gov0, opp0, rg, tg, e_g, strike, z, rows) \
             if not pause else (rg[:0], tg[:0], v_g[:0])
         # 8. advance
         r = np.concatenate([rg, rq])
@@ -287,7 +292,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
         gain = sign > 0
         lost = np.bincount(r[gain] * S + sec[t[gain]], weights=d_share[gain] * lost_w[t[gain]],
                            minlength=n * S).reshape(n, S)
-        cohesion = fr.cohesion_step(cohesion, lost, p)
+        cohesion = fr.cohesion_step(cohesion, lost, p, kn.of("cohesion_loss"))
         strength = strength * (1.0 - p.attack_loss_per_day_frac * attacking)
         # 10. record
         area_now = area_now + np.bincount(r, weights=d_share * area[t], minlength=n)
@@ -327,23 +332,27 @@ def _objective(table: NDArray[np.intp], cur: NDArray[np.intp], held: NDArray[np.
 
 
 def _gov_speed(c: FrontCampaign, d: int, r: NDArray[np.intp], t: NDArray[np.intp], e: F64,
-               sector: F64, cohesion: F64, first: NDArray[np.int16],
-               z: F64) -> F64:
-    """Government advance (km/day) on frontier entries ``(r, t)`` with effort ``e``."""
-    p, fp = c.params, c.in_fp[d][t]
+               sector: F64, cohesion: F64, first: NDArray[np.int16], z: F64,
+               kn: Knobs | None = None) -> F64:
+    """Government advance (km/day) on frontier entries ``(r, t)`` with effort ``e``
+    (parameters from ``kn``; default the campaign's)."""
+    kn = kn or Knobs(c, None, 0, 0, 0)
+    p, fp = c.params, kn.in_fp(d, r, t)
     s = c.sector_of[t]
-    attack = fr.attack_power(e, c.sorties[d], c.air_factor[d], c.fp_denial[d] * fp, p)
+    attack = fr.attack_power(e, kn.day("sorties", d, r), kn.day("air_factor", d, r),
+                             kn.day("fp_denial", d, r) * fp, p, kn.of("air_effect", r))
     defence = fr.sector_defence(sector[r, s], cohesion[r, s], c.towns0[s],
-                                np.where(fp, c.fp_defence[d], 1.0))
-    routed = cohesion[r, s] < p.rout_cohesion
+                                np.where(fp, kn.day("fp_defence", d, r), 1.0))
+    routed = cohesion[r, s] < kn.of("rout_cohesion", r)
     posture = np.where(routed | (first[r, t] >= 0), p.posture_factor["hasty"],
                        c.posture_mult[t])
     return fr.advance_speed(fr.force_ratio(attack, defence), posture, c.terrain_mult[t],
-                            c.ground_factor[d], fr.lognormal_mult(z, p.speed_noise_sigma),
-                            p.speed_scale, p)
+                            kn.day("ground_factor", d, r),
+                            fr.lognormal_mult(z, kn.of("speed_noise_sigma", r)),
+                            kn.of("speed_scale", r), p)
 
 
-def _strikes(c: FrontCampaign, d: int, g: _Graph, gov0: NDArray[np.bool_],
+def _strikes(c: FrontCampaign, kn: Knobs, d: int, g: _Graph, gov0: NDArray[np.bool_],
              opp0: NDArray[np.bool_], rg: NDArray[np.intp], tg: NDArray[np.intp], e_g: F64,
              strike: F64, z: NDArray[np.float32], rows: NDArray[np.intp]
              ) -> tuple[NDArray[np.intp], NDArray[np.intp], F64]:
@@ -360,7 +369,7 @@ def _strikes(c: FrontCampaign, d: int, g: _Graph, gov0: NDArray[np.bool_],
         obj = _objective(c.strike_obj, np.full(n, j), opp0, rows)
         ok = obj[rq] >= 0
         w = seg.softmax(np.where(ok, g.dist[np.maximum(obj, 0)[rq], tq], np.inf),
-                        p.effort_length_km)
+                        kn.of("effort_length_km", rq))
         e_q += strike[rq, j] * w
     keep = e_q > 0
     rq, tq, e_q = rq[keep], tq[keep], e_q[keep]
@@ -369,24 +378,25 @@ def _strikes(c: FrontCampaign, d: int, g: _Graph, gov0: NDArray[np.bool_],
     nb = g.nbr[tq]
     nb_ok = g.nbr_valid[tq] & opp0[rq[:, None], nb]
     nb_effort = np.where(nb_ok, e_dense[rq[:, None], nb], 0.0).max(axis=1, initial=0.0)
-    fp = c.in_fp[d][tq]
-    attack = e_q * np.where(fp, c.fp_support[d], 1.0)
+    fp = kn.in_fp(d, rq, tq)
+    attack = e_q * np.where(fp, kn.day("fp_support", d, rq), 1.0)
     v = fr.advance_speed(fr.force_ratio(attack, fr.garrison_defence(nb_effort, p)),
-                         c.gov_posture_mult[tq], c.terrain_mult[tq], c.ground_factor[d],
-                         fr.lognormal_mult(_normal(z[rq, tq]), p.speed_noise_sigma),
-                         p.speed_scale * p.opp_speed_scale, p)
+                         c.gov_posture_mult[tq], c.terrain_mult[tq], kn.day("ground_factor", d, rq),
+                         fr.lognormal_mult(_normal(z[rq, tq]), kn.of("speed_noise_sigma", rq)),
+                         kn.of("speed_scale", rq) * kn.of("opp_speed_scale", rq), p)
     return rq, tq, v
 
 
 def run_front_batch(
     c: FrontCampaign, seed: int, n: int, chunk_blocks: int = 16,
     progress: Callable[[int], None] | None = None, watch: Sequence[Sequence[int]] = (),
-    area_groups: Sequence[NDArray[np.bool_]] = (),
+    area_groups: Sequence[NDArray[np.bool_]] = (), posterior: Posterior | None = None,
 ) -> Iterator[FrontChunk]:
-    """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done."""
+    """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done (each
+    replica with its posterior row's parameters if ``posterior`` is given)."""
     size = chunk_blocks * BLOCK
     for s in range(0, n, size):
         m = min(size, n - s)
-        yield run_chunk(c, seed, s, m, watch, area_groups)
+        yield run_chunk(c, seed, s, m, watch, area_groups, posterior=posterior)
         if progress is not None:
             progress(m)

@@ -36,6 +36,7 @@ from sim.engines.front_state import FrontReplicaResult, FrontState, Topology, wa
 from sim.engines.streams import stream
 from sim.model import front_rates as fr
 from sim.model.front_campaign import FrontCampaign
+from sim.model.posterior import Posterior, campaign_for_row
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
 LOG_COLUMNS = ("time", "day", "town", "event", "formation", "side", "modifier")
@@ -307,14 +308,21 @@ def _first_open(objectives: NDArray[np.intp], open_: NDArray[np.bool_]) -> int:
 def run_front_des(c: FrontCampaign, seed: int, n: int, start: int = 0,
                   watch: Sequence[Sequence[int]] = (),
                   area_groups: Sequence[NDArray[np.bool_]] = (),
-                  record_control: bool = False) -> FrontChunk:
+                  record_control: bool = False,
+                  posterior: Posterior | None = None) -> FrontChunk:
     """Replicas ``start .. start + n - 1`` in the batch core's :class:`FrontChunk` form (the
     same fields, so either engine's output feeds the same results code; the logs are dropped:
-    use :func:`run_front_replica` for them)."""
+    use :func:`run_front_replica` for them). With a ``posterior``, replica ``i`` runs with the
+    parameters of its sample row (:meth:`Posterior.rows`, the same rows as the batch core)."""
     if n < 0 or start < 0:
         raise ValueError(f"replicas {start} .. {start} + {n}: start and n must be >= 0")
-    topo = Topology.of(c)
-    runs = [FrontDesEngine(c, seed, start + i, topo).run() for i in range(n)]
+    topo = Topology.of(c)  # modifier names and dates only: the same under any posterior row
+    if posterior is None:
+        runs = [FrontDesEngine(c, seed, start + i, topo).run() for i in range(n)]
+    else:
+        rows = posterior.rows(seed, start, n)
+        runs = [FrontDesEngine(campaign_for_row(c, posterior, int(row)), seed, start + i,
+                               topo).run() for i, row in enumerate(rows)]
     area = c.theatre.area_km2
     ctl = np.array([r.control for r in runs], dtype=np.int8).reshape(n, c.n_days + 1, -1)
     shares = np.array([r.gov_share for r in runs]).reshape(n, c.n_days + 1, -1)
@@ -337,7 +345,11 @@ def run_front_des(c: FrontCampaign, seed: int, n: int, start: int = 0,
     )
 
 
-def run_front_replica(campaign: FrontCampaign, seed: int, replica: int) -> FrontReplicaResult:
+def run_front_replica(campaign: FrontCampaign, seed: int, replica: int,
+                      posterior: Posterior | None = None) -> FrontReplicaResult:
     """Run replica ``replica``: its streams derive from ``SeedSequence(seed).spawn`` child
-    number ``replica``."""
+    number ``replica``; with a ``posterior``, its parameters are those of its sample row."""
+    if posterior is not None:
+        row = int(posterior.rows(seed, replica, 1)[0])
+        campaign = campaign_for_row(campaign, posterior, row)
     return FrontDesEngine(campaign, seed, replica).run()

@@ -36,14 +36,17 @@ def force_ratio(attack: ArrayLike, defence: ArrayLike) -> F64:
 
 
 def attack_power(effort: ArrayLike, sorties: ArrayLike, air_factor: ArrayLike,
-                 air_denial: ArrayLike, p: FrontParams) -> F64:
+                 air_denial: ArrayLike, p: FrontParams,
+                 air_effect: ArrayLike | None = None) -> F64:
     """Government attack on a town: ``E * (1 + air_effect * sorties * air_factor * (1 - denial))``.
 
     ``air_denial`` is the Spring Shield denial where the town lies in the Turkish footprint
-    (0 elsewhere)."""
+    (0 elsewhere). ``air_effect`` (default ``p.air_effect``) may be an array: one value per
+    replica, as drawn from a posterior."""
     air = np.asarray(sorties, float) * np.asarray(air_factor, float) * (
         1.0 - np.clip(np.asarray(air_denial, float), 0.0, 1.0))
-    return np.asarray(effort, float) * (1.0 + p.air_effect * air)
+    effect = p.air_effect if air_effect is None else np.asarray(air_effect, float)
+    return np.asarray(effort, float) * (1.0 + effect * air)
 
 
 def sector_defence(sector_strength: ArrayLike, cohesion: ArrayLike, towns0: ArrayLike,
@@ -71,12 +74,14 @@ def advance_speed(ratio: ArrayLike, posture_factor: ArrayLike, terrain_factor: A
             * np.asarray(noise, float))
 
 
-def lognormal_mult(z: ArrayLike, sigma: float) -> F64:
-    """Mean-one lognormal multiplier ``exp(sigma * z - sigma**2 / 2)`` of a normal ``z``."""
-    return np.exp(sigma * np.asarray(z, float) - 0.5 * sigma * sigma)
+def lognormal_mult(z: ArrayLike, sigma: ArrayLike) -> F64:
+    """Mean-one lognormal multiplier ``exp(sigma * z - sigma**2 / 2)`` of a normal ``z``
+    (``sigma`` broadcasts against ``z``: one value per replica under a posterior)."""
+    s = sigma if isinstance(sigma, float | int) else np.asarray(sigma, float)
+    return np.exp(s * np.asarray(z, float) - 0.5 * s * s)
 
 
-def effort_weights(dist_km: ArrayLike, frontier: ArrayLike, length_km: float) -> F64:
+def effort_weights(dist_km: ArrayLike, frontier: ArrayLike, length_km: ArrayLike) -> F64:
     """Softmax of ``-dist_km / length_km`` over the frontier, along the last axis.
 
     ``dist_km[..., t]`` is the graph distance from town ``t`` to the objective; ``frontier`` masks
@@ -85,7 +90,8 @@ def effort_weights(dist_km: ArrayLike, frontier: ArrayLike, length_km: float) ->
     d = np.where(np.asarray(frontier, bool), np.asarray(dist_km, float), np.inf)
     best = d.min(axis=-1, keepdims=True)
     ok = np.isfinite(best)
-    w = np.where(np.isfinite(d), np.exp(-(d - np.where(ok, best, 0.0)) / length_km), 0.0)
+    w = np.where(np.isfinite(d), np.exp(-(d - np.where(ok, best, 0.0)) / np.asarray(length_km)),
+                 0.0)
     tot = w.sum(axis=-1, keepdims=True)
     return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
 
@@ -103,11 +109,14 @@ def crossing(progress: ArrayLike, speed: ArrayLike, depth_km: ArrayLike
     return offset <= 1.0, offset
 
 
-def cohesion_step(cohesion: ArrayLike, lost_area_frac: ArrayLike, p: FrontParams) -> F64:
-    """Cohesion after a day: recovery toward 1, then the loss for today's lost ground."""
+def cohesion_step(cohesion: ArrayLike, lost_area_frac: ArrayLike, p: FrontParams,
+                  cohesion_loss: ArrayLike | None = None) -> F64:
+    """Cohesion after a day: recovery toward 1, then the loss for today's lost ground
+    (``cohesion_loss``, default ``p.cohesion_loss``, may be a per-replica column)."""
     c = np.asarray(cohesion, float)
     c = c + p.cohesion_recovery_per_day * (1.0 - c)
-    return np.clip(c - p.cohesion_loss * np.asarray(lost_area_frac, float), 0.0, 1.0)
+    loss = p.cohesion_loss if cohesion_loss is None else np.asarray(cohesion_loss, float)
+    return np.clip(c - loss * np.asarray(lost_area_frac, float), 0.0, 1.0)
 
 
 def gov_share(control: ArrayLike, progress: ArrayLike, depth_km: ArrayLike) -> F64:

@@ -84,6 +84,13 @@ class Posterior:
     source: str
     """The path as given, for messages and manifests."""
 
+    def __post_init__(self) -> None:
+        x = np.array(self.samples, dtype=np.float64)  # a copy: the samples cannot change later
+        if x.ndim != 2 or x.shape[1] != len(self.names) or not len(x):
+            raise ValueError(f"samples of shape {x.shape} do not fit {len(self.names)} names")
+        x.flags.writeable = False
+        object.__setattr__(self, "samples", x)
+
     @property
     def n_samples(self) -> int:
         return int(self.samples.shape[0])
@@ -151,7 +158,7 @@ class Posterior:
 
 def _parse(path: str, text: str) -> tuple[tuple[str, ...], list[list[str]], list[int]]:
     """Header and cells of a posterior file, with each row's line number."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), strict=True)
     header: list[str] | None = None
     cells: list[list[str]] = []
     lines: list[int] = []
