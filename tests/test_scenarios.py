@@ -216,3 +216,8 @@ def test_force_overrides_and_added_orders_reach_the_campaign(tmp_path: Path) -> 
     assert c.forces.sector_nominal_k[c.forces.sectors.index("north_rear")] == 9.0
     order = c.forces.order_on(k, day_index(dt.date(2020, 3, 1)))
     assert order is not None and order.objectives == (c.theatre.resolve("Ariha"),)
+    # the front model's arrays: one more order, of that group, from that day, toward Ariha
+    assert c.n_orders == base.n_orders + 1
+    new = np.flatnonzero((c.order_k == k) & (c.order_day == day_index(dt.date(2020, 3, 1))))
+    assert len(new) == 1 and c.order_obj[new[0], 0] == c.theatre.resolve("Ariha")
+    assert (c.order_obj[new[0], 1:] == -1).all()
