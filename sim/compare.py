@@ -3,12 +3,13 @@
 Both scenarios run on the front model's batch core with the same seed and the same blocks of
 replicas, so replica ``i`` of A and replica ``i`` of B share every random draw that the lever
 between them does not touch, and, when they name a posterior, the same posterior row (both must
-name the same samples, or neither: else the pairing breaks). The per-replica differences B - A are therefore nearly free of noise, and their means
-get confidence intervals from the paired sample (normal approximation, 95 %).
+name the same samples, or neither: else the pairing breaks). The per-replica differences B - A
+are therefore nearly free of noise, and their means get confidence intervals from the paired
+sample (normal approximation, 95 %).
 
 If the two periods differ, both run to the later end (they must start on the same day): the
-shorter scenario keeps its own modifiers past its end (e.g. the baseline's Moscow ceasefire, at
-intensity 0, freezes the front after 6 Mar).
+shorter scenario keeps its own modifiers past its end (e.g. the baseline's Moscow ceasefire, a
+pause, freezes the front after 6 Mar).
 """
 
 from __future__ import annotations
