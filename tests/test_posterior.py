@@ -98,6 +98,8 @@ BAD_FILES = {
     "misspelt parameter": ("modifiers.ss.air_denail\n0.5\n", 1, "did you mean 'air_denial'"),
     "malformed modifier column": ("modifiers.air_denial\n0.5\n", 1, "modifiers.<modifier name>"),
     "fixed field": ("garrison_k_per_town\n0.2\n", 1, "not a free parameter"),
+    "first-model prefix": ("params.speed_scale\n1\n", 1, "did you mean 'speed_scale'"),
+    "weighted samples": ("speed_scale,weight\n1,0.5\n", 1, "equally weighted"),
     "duplicate column": ("speed_scale,speed_scale\n1,1\n", 1, "duplicate column"),
     "empty column name": ("speed_scale,\n1,2\n", 1, "empty name"),
     "unclosed quote": ('speed_scale\n"1\n', None, "not"),
@@ -139,6 +141,9 @@ def test_a_column_must_name_a_modifier_of_the_campaign_with_that_parameter(
     wrong_kind = Posterior.read_csv(_write(tmp_path, "modifiers.weather_pause.sorties\n1\n"))
     with pytest.raises(PosteriorError, match="'weather' modifier has no parameter 'sorties'"):
         run_chunk(campaign, 1, 0, 4, posterior=wrong_kind)
+    unused = Posterior.read_csv(_write(tmp_path, "modifiers.january_ceasefire.intensity\n0.5\n"))
+    with pytest.raises(PosteriorError, match="does not use a 'ceasefire' modifier's 'intensity'"):
+        run_front_des(campaign, 1, 1, posterior=unused)
 
 
 # -- the rows -------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ MAX_BYTES = 1_000_000_000
 MOD_PREFIX = "modifiers."
 #: The stream the row draws come from (a name none of the model's sites uses).
 ROW_SITE = "posterior/row"
+#: Modifier parameters the front model does not read (a ceasefire is a pause; leaks are breach
+#: orders, docs/MODEL.md), refused so that a posterior column never silently does nothing.
+UNUSED = {("ceasefire", "intensity")}
 #: As :class:`~sim.model.modifiers.Modifier` does: a non-zero value this small means nothing.
 _TINY = 1e-12
 
@@ -67,6 +70,10 @@ def _column_range(path: str, line: int, name: str) -> tuple[float, float]:
             raise PosteriorError(path, line, name, None, "no modifier kind has parameter "
                                  f"{parts[1]!r}" + did_you_mean(parts[1], params))
         return span
+    if name.lower() in {"weight", "weights", "distance"}:
+        raise PosteriorError(path, line, name, None,
+                             "rows are drawn with equal probability: write equally weighted "
+                             "samples (resample weighted ones) without weight or distance columns")
     choices = [*PRIORS, MOD_PREFIX]
     raise PosteriorError(path, line, name, None,
                          "not a free parameter of the front model nor modifiers.<name>.<param>"
@@ -238,6 +245,9 @@ def _modifier_of(c: FrontCampaign, post: Posterior, name: str, param: str) -> Mo
         raise PosteriorError(src, None, col, None, f"a {m.kind!r} modifier has no parameter "
                              f"{param!r}" + did_you_mean(param, table)
                              + f"; it takes {sorted(table) or 'none'}")
+    if (m.kind, param) in UNUSED:
+        raise PosteriorError(src, None, col, None, f"the front model does not use a {m.kind!r} "
+                             f"modifier's {param!r}")
     _, lo, hi = table[param]
     v = post.samples[:, post.names.index(col)]
     bad = (v < lo) | (v > hi)
