@@ -85,6 +85,10 @@ def test_a_column_for_a_modifier_the_scenario_lacks_is_refused(tree: Path) -> No
     f = write(tree / "y.yaml", "name: y\ndescription: y?\nextends: child.yaml\n"
                                "posterior: par.csv\n")
     assert "a 'weather' modifier has no parameter 'sorties'" in error_of(f)
+    write(tree / "cf.csv", "modifiers.january_ceasefire.intensity\n0.5\n")
+    f = write(tree / "z.yaml", "name: z\ndescription: z?\nextends: child.yaml\n"
+                               "posterior: cf.csv\n")
+    assert "does not use a 'ceasefire' modifier's 'intensity'" in error_of(f)
 
 
 def test_the_digest_counts_the_samples_not_the_path(tree: Path) -> None:

@@ -27,7 +27,7 @@ from sim.errors import (
     show_path,
 )
 from sim.model.modifiers import KIND_PARAM_RANGES
-from sim.model.posterior import Posterior
+from sim.model.posterior import UNUSED, Posterior
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlread import Document, Loc, Origin, read_yaml
 
@@ -153,6 +153,9 @@ def posterior_mismatch(modifiers: Mapping[str, Any], post: Posterior) -> list[st
         if param not in KIND_PARAM_RANGES[kind]:
             out.append(f"column {col!r}: a {kind!r} modifier has no parameter {param!r}"
                        + did_you_mean(param, KIND_PARAM_RANGES[kind]))
+        elif (kind, param) in UNUSED:
+            out.append(f"column {col!r}: the front model does not use a {kind!r} modifier's "
+                       f"{param!r}")
     return out
 
 
