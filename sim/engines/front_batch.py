@@ -66,11 +66,12 @@ class _Draws:
     def __init__(self, c: FrontCampaign, seed: int, blocks: range, n: int) -> None:
         self.n = n
         self.gens = {s: [stream(seed, b, s) for b in blocks] for s in SITES}
-        n_sec, n_strike, n_ord = len(c.forces.sectors), c.n_strike, c.n_orders
+        n_sec, n_strike = len(c.forces.sectors), c.n_strike
         self.sector_u = self._once("front/sector_strength", n_sec, normal=False)
         self.strike_u = self._once("front/strike_strength", n_strike, normal=False)
-        self.delay_u = self._once("front/order_delay", n_ord, normal=False)
-        self.effort_z = self._once("front/order_effort", n_ord, normal=True)
+        col = c.order_draw_col  # stable per order: added orders shift no other order's draws
+        self.delay_u = self._once("front/order_delay", c.n_order_draws, normal=False)[:, col]
+        self.effort_z = self._once("front/order_effort", c.n_order_draws, normal=True)[:, col]
         self.width = c.n_towns
 
     def _once(self, site: str, width: int, normal: bool) -> F64:

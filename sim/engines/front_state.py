@@ -141,8 +141,9 @@ class FrontState:
         T, K = c.n_towns, f.n_formations
         sector_u = rng["front/sector_strength"].random(len(f.sectors))
         strike_u = rng["front/strike_strength"].random(c.n_strike)
-        delay_u = rng["front/order_delay"].random(c.n_orders)
-        effort_z = rng["front/order_effort"].standard_normal(c.n_orders)
+        col = c.order_draw_col  # stable per order, as in the batch core
+        delay_u = rng["front/order_delay"].random(c.n_order_draws)[col]
+        effort_z = rng["front/order_effort"].standard_normal(c.n_order_draws)[col]
         control = c.theatre.initial_control.astype(np.int8).copy()
         progress = np.zeros(T)
         share = fr.gov_share(control, progress, c.depth_km)

@@ -34,6 +34,10 @@ from sim.theatre.theatre import (
     Theatre,
 )
 
+#: Columns of the per-replica order draws reserved for each group (see ``order_draw_col``). The
+#: seeds give at most 4 orders a group and a scenario may add at most 32 (the schema's limit).
+MAX_ORDERS_PER_GROUP = 64
+
 
 class StrikeOrderRow(_Row):
     group: str = Field(min_length=1)
@@ -153,6 +157,8 @@ class FrontCampaign:
     order_day: NDArray[np.int64] = field(init=False)
     order_obj: NDArray[np.intp] = field(init=False)
     """``(n_orders, width)`` objective towns, padded with ``-1``."""
+    order_draw_col: NDArray[np.intp] = field(init=False)
+    """Column of each order in the per-replica order draws (:attr:`n_order_draws` wide)."""
     breach: NDArray[np.bool_] = field(init=False)
     strike_window: NDArray[np.int64] = field(init=False)
     """``(n_strike, 2)``: first day and first day after, in run days."""
@@ -208,6 +214,15 @@ class FrontCampaign:
         set_(self, "order_k", np.array([x[0] for x in flat], dtype=np.intp))
         set_(self, "order_day", np.array([x[1] for x in flat], dtype=np.int64))
         set_(self, "order_obj", obj)
+        # Each order's random draws sit in a column fixed by its group and its rank among that
+        # group's orders (by date), so an order a scenario adds shifts no earlier order's draws:
+        # two scenarios stay the same campaign, draw for draw, until the added order's date.
+        rank = [j for orders in f.orders for j in range(len(orders))]
+        if max(rank, default=0) >= MAX_ORDERS_PER_GROUP:
+            raise ValueError(f"a group has more than {MAX_ORDERS_PER_GROUP} orders")
+        set_(self, "order_draw_col", np.array(
+            [k * MAX_ORDERS_PER_GROUP + j for (k, _, _), j in zip(flat, rank, strict=True)],
+            dtype=np.intp))
         breach = np.zeros((f.n_formations, D), bool)
         for k, a, b in o.breaches:
             breach[k, _window(self.start, a, b, D)] = True
@@ -255,6 +270,11 @@ class FrontCampaign:
     @property
     def n_orders(self) -> int:
         return len(self.order_k)
+
+    @property
+    def n_order_draws(self) -> int:
+        """Width of the per-replica order draws: a fixed block of columns per group."""
+        return self.forces.n_formations * MAX_ORDERS_PER_GROUP
 
     @property
     def n_strike(self) -> int:

@@ -94,6 +94,15 @@ class ForceOverrides(BaseModel):
     formations: dict[str, FormationOverride] = Field(default_factory=dict)
     sectors: dict[str, SectorOverride] = Field(default_factory=dict)
     orders: dict[str, list[OrderOverride]] = Field(default_factory=dict)
+    """At most 32 added orders a formation (the engines reserve 64 draw columns a group)."""
+
+    @field_validator("orders", mode="after")
+    @classmethod
+    def _few_orders(cls, orders: dict[str, list[OrderOverride]]) -> dict[str, list[OrderOverride]]:
+        for name, added in orders.items():
+            if len(added) > 32:
+                raise ValueError(f"{len(added)} orders added to {name!r}: at most 32")
+        return orders
 
 
 class Scenario(BaseModel):
