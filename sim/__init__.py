@@ -7,10 +7,10 @@ Public API::
 """
 
 from sim.errors import DataError, IdlibSimError, ScenarioError, UnknownTownError
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import load_forces
-from sim.model.front_campaign import FrontCampaign, make_front_campaign
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.model.posterior import Posterior
 from sim.results import Ensemble
 from sim.run import build_campaign, run_scenario, simulate_batch

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.engines.front_batch import run_front_batch
-from sim.engines.front_des import run_front_replica
+from sim.engines.batch import run_front_batch
+from sim.engines.des import run_front_replica
 from sim.run import build_campaign
 from sim.scenario import load_scenario
 

@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.engines.front_batch import run_front_batch
+from sim.engines.batch import run_front_batch
 from sim.errors import ScenarioError
-from sim.model.front_campaign import FrontCampaign, make_front_campaign
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
 from sim.run import build_campaign, posterior_kw

@@ -1,8 +1,8 @@
 """Running a scenario: build its front-model campaign, run an engine, write the outputs.
 
 Both engines run the moving-front model (docs/MODEL.md): the batch core
-(:func:`~sim.engines.front_batch.run_front_batch`) and the SimPy engine
-(:func:`~sim.engines.front_des.run_front_replica`). When the scenario names a ``posterior``,
+(:func:`~sim.engines.batch.run_front_batch`) and the SimPy engine
+(:func:`~sim.engines.des.run_front_replica`). When the scenario names a ``posterior``,
 replica ``i`` runs the parameters of the posterior row it draws (:mod:`sim.model.posterior`).
 
 Output files (all in the run directory; documented in the README):
@@ -54,11 +54,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.engines.batch import run_front_batch
 from sim.engines.chunk import BatchChunk
-from sim.engines.front_batch import run_front_batch
-from sim.engines.front_des import run_front_replica
+from sim.engines.des import run_front_replica
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import Forces, Order, load_forces
-from sim.model.front_campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
 from sim.results import Ensemble

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.engines.front_batch import run_chunk
-from sim.engines.front_des import run_front_replica
+from sim.engines.batch import run_chunk
+from sim.engines.des import run_front_replica
 from sim.run import build_campaign
 from sim.scenario import load_scenario
 

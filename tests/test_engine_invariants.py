@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engines.front_des import run_front_replica
-from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
-from sim.model.front_params import FrontParams
+from sim.engines.des import run_front_replica
+from sim.model.campaign import FrontCampaign, load_front_orders, make_front_campaign
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.theatre import GOVERNMENT, OPPOSITION, day_index
 from tests.synthetic import standard_modifiers, synthetic_world
 

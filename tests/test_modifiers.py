@@ -1,5 +1,5 @@
 """Dated modifiers: when they take effect, what they do, and that disabled ones do nothing
-(through the front model's calendar, :func:`sim.model.front_campaign.compile_calendar`)."""
+(through the front model's calendar, :func:`sim.model.campaign.compile_calendar`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from sim.model.front_campaign import CALENDAR, compile_calendar
+from sim.model.campaign import CALENDAR, compile_calendar
 from sim.model.modifiers import Modifier
 
 START = dt.date(2019, 12, 19)

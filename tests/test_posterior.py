@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.engines.batch import FrontChunk, run_chunk, run_front_batch
 from sim.engines.chunk import BLOCK
-from sim.engines.front_batch import FrontChunk, run_chunk, run_front_batch
-from sim.engines.front_des import run_front_des, run_front_replica
-from sim.engines.front_knobs import Knobs
+from sim.engines.des import run_front_des, run_front_replica
+from sim.engines.knobs import Knobs
 from sim.errors import PosteriorError
 from sim.model import posterior as post_mod
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import load_forces
-from sim.model.front_campaign import FrontCampaign, make_front_campaign
-from sim.model.front_params import FrontParams, sample_prior
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams, sample_prior
 from sim.model.posterior import Posterior, check_campaign
 from sim.scenario import load_scenario
 from sim.theatre import Theatre

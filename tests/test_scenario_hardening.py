@@ -14,8 +14,8 @@ import pytest
 
 from sim import cli
 from sim.errors import ScenarioError
-from sim.model.front_params import PRIORS, FrontParams, bounds
 from sim.model.modifiers import KIND_PARAMS
+from sim.model.params import PRIORS, FrontParams, bounds
 from sim.scenario import load_scenario
 
 BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"

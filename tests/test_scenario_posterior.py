@@ -146,7 +146,7 @@ def test_a_run_draws_each_replica_from_the_posterior(tree: Path) -> None:
     assert len(set(rows.tolist())) > 1  # several rows are drawn
     # pooled over rows: the ensemble of the posterior run is the sum of per-row runs restricted
     # to the replicas that drew each row; checked on the held counts at the end
-    from sim.engines.front_batch import run_front_batch
+    from sim.engines.batch import run_front_batch
     from sim.run import build_campaign
 
     total = np.zeros_like(with_post.held_count[-1])

@@ -115,7 +115,7 @@ def test_summary_is_strict_json_with_iso_dates() -> None:
 def test_held_at_rebuilds_the_des_engine_control() -> None:
     """The engines' day arrays rebuild the control of each town at the end of every day, for
     towns that changed hands at most three times (the documented limit)."""
-    from sim.engines.front_des import run_front_replica
+    from sim.engines.des import run_front_replica
     from sim.run import build_campaign
     from sim.scenario import load_scenario
 
@@ -177,7 +177,7 @@ def test_score_of_an_incomplete_run_directory_is_a_clear_error(tmp_path: Path,
 
 
 def test_batch_core_records_the_first_recapture_day() -> None:
-    from sim.engines.front_batch import run_front_batch
+    from sim.engines.batch import run_front_batch
     from sim.run import build_campaign
     from sim.scenario import load_scenario
 

@@ -2,7 +2,7 @@
 
 A modifier is active on day ``d`` when ``start_day <= d < end_day`` (it takes effect at 00:00 of
 its start date and stops at 00:00 of its end date; ``end=None`` means "to the end of the run").
-The front model's campaign (:func:`sim.model.front_campaign.compile_calendar`) turns a list of
+The front model's campaign (:func:`sim.model.campaign.compile_calendar`) turns a list of
 modifiers into per-day arrays once, at initialisation; both engines read those arrays and nothing
 else, so a modifier that is switched off leaves no trace.
 """

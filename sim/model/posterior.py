@@ -1,8 +1,8 @@
 """Posterior samples of the front model's parameters, drawn one row per replica.
 
 A posterior file is a CSV: optional ``#`` provenance lines, a header naming the columns, then one
-row per sample. A column is a free field of :class:`~sim.model.front_params.FrontParams` (a key of
-:data:`~sim.model.front_params.PRIORS`) or ``modifiers.<modifier name>.<parameter>``. Replica ``i``
+row per sample. A column is a free field of :class:`~sim.model.params.FrontParams` (a key of
+:data:`~sim.model.params.PRIORS`) or ``modifiers.<modifier name>.<parameter>``. Replica ``i``
 of a run takes row :meth:`Posterior.rows` ``[i]``, drawn from its own stream
 (``"posterior/row"``), so the row depends only on the seed, ``i`` and the number of samples: the
 same for both engines, any chunking, and two scenarios that share the seed and the file (paired
@@ -28,9 +28,9 @@ from numpy.typing import NDArray
 from sim.engines.chunk import BLOCK
 from sim.engines.streams import stream
 from sim.errors import PosteriorError, did_you_mean, show_path
-from sim.model.front_campaign import CALENDAR, FrontCampaign, compile_calendar
-from sim.model.front_params import PRIORS, bounds
+from sim.model.campaign import CALENDAR, FrontCampaign, compile_calendar
 from sim.model.modifiers import KIND_PARAM_RANGES, Modifier
+from sim.model.params import PRIORS, bounds
 
 #: Most sample rows a posterior file may hold (a million rows of ten columns is ~80 MB).
 MAX_ROWS = 1_000_000
@@ -290,7 +290,7 @@ class ReplicaValues:
     free: dict[str, F64]
     """Free field -> ``(n,)`` values, for the fields the posterior sets."""
     calendar: dict[str, F64]
-    """Calendar array name (:data:`~sim.model.front_campaign.CALENDAR`) -> ``(n, n_days)``, for
+    """Calendar array name (:data:`~sim.model.campaign.CALENDAR`) -> ``(n, n_days)``, for
     the arrays the posterior's modifier columns change."""
 
 

@@ -1,6 +1,6 @@
 """The front model's parameters as a scenario file writes them: :class:`FrontParams`, strictly.
 
-:class:`ScenarioParams` is :class:`~sim.model.front_params.FrontParams` (every field, its range
+:class:`ScenarioParams` is :class:`~sim.model.params.FrontParams` (every field, its range
 and its validation) read the way every other scenario field is read: strict numbers (``true``,
 ``"0.3"``, NaN and infinities are refused, not converted) and no non-zero magnitude below
 :data:`~sim.model.modifiers.TINY` (``1e-308`` is not a rate: write 0 or a real value). An unknown
@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import TINY
+from sim.model.params import FrontParams
 
 Terrain = Literal["plain", "hills", "mountain", "urban"]
 """Terrain classes of ``seeds/towns.csv`` (the theatre loader checks the same set)."""

@@ -16,8 +16,8 @@ set of SimPy processes:
 * at ``d + 1``, when the day's crossings are done, the clock applies the consequences (9) and
   records the day (10).
 
-Every formula is a call to :mod:`sim.model.front_rates`; the campaign's arrays come from
-:class:`~sim.model.front_campaign.FrontCampaign`. Each decision site draws from its own named
+Every formula is a call to :mod:`sim.model.rates`; the campaign's arrays come from
+:class:`~sim.model.campaign.FrontCampaign`. Each decision site draws from its own named
 stream (:mod:`sim.engines.streams`) of replica ``r``: ``SeedSequence(seed).spawn`` child ``r``.
 """
 
@@ -31,11 +31,11 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
-from sim.engines.front_batch import SITES, FrontChunk
-from sim.engines.front_state import FrontReplicaResult, FrontState, Topology, watch_day
+from sim.engines.batch import SITES, FrontChunk
+from sim.engines.state import FrontReplicaResult, FrontState, Topology, watch_day
 from sim.engines.streams import stream
-from sim.model import front_rates as fr
-from sim.model.front_campaign import FrontCampaign
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign
 from sim.model.posterior import Posterior, campaign_for_row
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 

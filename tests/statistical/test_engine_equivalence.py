@@ -52,10 +52,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engines.front_batch import FrontChunk, run_chunk
-from sim.engines.front_des import run_front_des
-from sim.model.front_campaign import FrontCampaign, make_front_campaign
-from sim.model.front_params import PRIORS, FrontParams, bounds, sample_prior
+from sim.engines.batch import FrontChunk, run_chunk
+from sim.engines.des import run_front_des
+from sim.model.campaign import FrontCampaign, make_front_campaign
+from sim.model.params import PRIORS, FrontParams, bounds, sample_prior
 from sim.model.posterior import Posterior
 from sim.run import build_campaign
 from sim.scenario import load_scenario
@@ -72,7 +72,7 @@ OFF = {"baseline": set(), "air_off": {"russian_air"}, "turkey_off": TURKEY}
 N_POSTERIOR, POSTERIOR_SEED = 50, 303
 
 
-def front_campaign(off: set[str], params: FrontParams | None = None) -> FrontCampaign:
+def campaign(off: set[str], params: FrontParams | None = None) -> FrontCampaign:
     """The front model on the baseline scenario's forces and modifiers, kinds ``off`` disabled."""
     base = build_campaign(load_scenario(BASELINE))
     mods = [m.model_copy(update={"enabled": False}) if m.kind in off else m
@@ -82,7 +82,7 @@ def front_campaign(off: set[str], params: FrontParams | None = None) -> FrontCam
 
 @pytest.fixture(scope="module")
 def settings() -> dict[str, FrontCampaign]:
-    return {name: front_campaign(off) for name, off in OFF.items()}
+    return {name: campaign(off) for name, off in OFF.items()}
 
 
 _des_cache: dict[str, FrontChunk] = {}
@@ -186,7 +186,7 @@ def test_engines_agree(name: str, settings: dict[str, FrontCampaign]) -> None:
 def test_detects_a_perturbed_model(settings: dict[str, FrontCampaign]) -> None:
     """Power check: the same procedure rejects a batch core whose advance is 20 % faster."""
     c = settings["baseline"]
-    fast = front_campaign(set(), FrontParams(speed_scale=1.2))
+    fast = campaign(set(), FrontParams(speed_scale=1.2))
     res = equivalence_pvalues(des_run("baseline", c), batch_run(fast))
     assert holm_min_adjusted([r[2] for r in res]) < ALPHA
 

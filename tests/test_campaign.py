@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from sim.errors import DataError
-from sim.model.forces import load_forces
-from sim.model.front_campaign import (
+from sim.model.campaign import (
     compile_calendar,
     load_front_orders,
     make_front_campaign,
     posture_of,
 )
-from sim.model.front_params import FrontParams
+from sim.model.forces import load_forces
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.theatre import Theatre
 from sim.theatre.tables import seeds_dir
 from sim.theatre.theatre import FORTIFIED, GOVERNMENT, HASTY, POSTURES, PREPARED

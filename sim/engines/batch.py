@@ -37,10 +37,10 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from sim.engines.chunk import BLOCK, BatchChunk
-from sim.engines.front_knobs import Knobs
+from sim.engines.knobs import Knobs
 from sim.engines.streams import stream
-from sim.model import front_rates as fr
-from sim.model.front_campaign import FrontCampaign
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign
 from sim.model.posterior import Posterior
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
@@ -155,7 +155,7 @@ class _Segments:
         self.seg = np.cumsum(brk) - 1
 
     def softmax(self, dist_km: F64, length_km: Any) -> F64:
-        """:func:`front_rates.effort_weights` over each row's entries (``inf`` = excluded)."""
+        """:func:`rates.effort_weights` over each row's entries (``inf`` = excluded)."""
         if not len(dist_km):
             return dist_km
         best = np.minimum.reduceat(dist_km, self.starts)[self.seg]

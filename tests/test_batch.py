@@ -10,13 +10,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sim.engines.batch import _Graph, _Segments, run_chunk, run_front_batch
 from sim.engines.chunk import BLOCK
-from sim.engines.front_batch import _Graph, _Segments, run_chunk, run_front_batch
-from sim.model import front_rates as fr
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign, load_front_orders, make_front_campaign
 from sim.model.forces import load_forces
-from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.scenario import load_scenario
 from sim.theatre import Theatre
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION

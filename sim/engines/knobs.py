@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.model.front_campaign import FrontCampaign
+from sim.model.campaign import FrontCampaign
 from sim.model.posterior import Posterior, replica_values
 
 Rows = NDArray[np.intp]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from sim.model.front_params import FrontParams
+from sim.model.params import FrontParams
 
 F64 = NDArray[np.float64]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from sim.model import front_rates as fr
-from sim.model.front_params import PRIORS, FrontParams, bounds, sample_prior
+from sim.model import rates as fr
+from sim.model.params import PRIORS, FrontParams, bounds, sample_prior
 
 P = FrontParams()
 

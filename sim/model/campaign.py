@@ -4,7 +4,7 @@ to arrays once (docs/MODEL.md, "The moving-front model").
 This is the one place where the front model's dated inputs (orders, strike orders, breaches,
 modifiers, Turkish positions) become day indices of the run, and where the static per-town values
 (depth, terrain and posture factors, sectors, footprint) are computed. Both engines read only the
-arrays of a :class:`FrontCampaign` and the functions of :mod:`sim.model.front_rates`.
+arrays of a :class:`FrontCampaign` and the functions of :mod:`sim.model.rates`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pydantic import Field, model_validator
 
 from sim.errors import UnknownTownError, did_you_mean
 from sim.model.forces import Forces
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.theatre.tables import _Row, read_table, seeds_dir
 from sim.theatre.theatre import (
     CAMPAIGN_END,
