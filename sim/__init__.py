@@ -7,22 +7,24 @@ Public API::
 """
 
 from sim.errors import DataError, IdlibSimError, ScenarioError, UnknownTownError
-from sim.model.campaign import Campaign, make_campaign
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import load_forces
 from sim.model.modifiers import Modifier
-from sim.model.params import ModelParams
+from sim.model.params import FrontParams
+from sim.model.posterior import Posterior
 from sim.results import Ensemble
 from sim.run import build_campaign, run_scenario, simulate_batch
 from sim.scenario import Scenario, load_scenario
 from sim.theatre import load_theatre, recorded_captures
 
 __all__ = [
-    "Campaign",
     "DataError",
     "Ensemble",
+    "FrontCampaign",
+    "FrontParams",
     "IdlibSimError",
-    "ModelParams",
     "Modifier",
+    "Posterior",
     "Scenario",
     "ScenarioError",
     "UnknownTownError",
@@ -30,7 +32,7 @@ __all__ = [
     "load_forces",
     "load_scenario",
     "load_theatre",
-    "make_campaign",
+    "make_front_campaign",
     "recorded_captures",
     "run_scenario",
     "simulate_batch",

@@ -1,4 +1,4 @@
-"""Speed and memory benchmark: both engines on the baseline, in one process.
+"""Speed and memory benchmark: both engines of the front model on the baseline, in one process.
 
 ``idlib-sim bench --json`` prints one JSON object. Benchmarks are on demand (``make bench``),
 never timed tests.
@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.engines.batch import run_batch
-from sim.engines.des import run_replica
+from sim.engines.batch import run_front_batch
+from sim.engines.des import run_front_replica
 from sim.run import build_campaign
 from sim.scenario import load_scenario
 
@@ -26,18 +26,19 @@ def peak_rss_mb() -> float:
 
 def bench(batch_replicas: int = 50_000, des_replicas: int = 200, seed: int = 1,
           scenario: str | Path = BASELINE) -> dict[str, Any]:
-    """Time the batch core on ``batch_replicas`` and the SimPy engine on ``des_replicas``."""
+    """Time the batch core on ``batch_replicas`` and the SimPy engine on ``des_replicas`` (fixed
+    parameters: the scenario's ``params``, not its posterior)."""
     c = build_campaign(load_scenario(scenario))
-    for _ in run_batch(c, seed, 512):  # warm-up: imports, caches, first allocation
+    for _ in run_front_batch(c, seed, 512):  # warm-up: imports, caches, first allocation
         pass
     t0 = time.perf_counter()
-    for _ in run_batch(c, seed, batch_replicas):
+    for _ in run_front_batch(c, seed, batch_replicas):
         pass
     t_batch = time.perf_counter() - t0
-    run_replica(c, seed, 0)
+    run_front_replica(c, seed, 0)
     t0 = time.perf_counter()
     for r in range(des_replicas):
-        run_replica(c, seed, r)
+        run_front_replica(c, seed, r)
     t_des = time.perf_counter() - t0
     b, d = batch_replicas / t_batch, des_replicas / t_des
     return {

@@ -63,12 +63,15 @@ def _run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario, with_overrides
 
     sc = with_overrides(load_scenario(args.scenario), engine=args.engine, replicas=args.replicas,
-                        seed=args.seed)
+                        seed=args.seed, sets={"posterior": None} if args.no_posterior else None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=not args.quiet and sys.stderr.isatty())
     ens = res.ensemble
-    print(f"{sc.name}: {ens.n} replicas in {res.wall_s:.2f} s -> {out}")
+    post = sc.posterior_samples()
+    drawn = (f"parameters drawn from {post.n_samples} posterior samples" if post is not None
+             else "fixed parameters")
+    print(f"{sc.name}: {ens.n} replicas ({drawn}) in {res.wall_s:.2f} s -> {out}")
     tab = ens.town_table().set_index("town")
     for town in ("Ma'arrat al-Nu'man", "Saraqib", "Al-Eiss", "Kafr Nabl", "Idlib", "Ariha"):
         if town in tab.index:
@@ -111,7 +114,8 @@ def _compare(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario, with_overrides
     from sim.world import default_world
 
-    a, b = (with_overrides(load_scenario(f), replicas=args.replicas, seed=args.seed)
+    sets = {"posterior": None} if args.no_posterior else None
+    a, b = (with_overrides(load_scenario(f), replicas=args.replicas, seed=args.seed, sets=sets)
             for f in (args.a, args.b))
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
@@ -234,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override the root seed")
     r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>); "
                    "replaces only an earlier output of idlib-sim")
+    r.add_argument("--no-posterior", action="store_true",
+                   help="run the scenario's params in every replica, not its posterior samples")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_run)
 
@@ -252,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--seed", type=int)
     cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B); "
                     "replaces only an earlier output of idlib-sim")
+    cp.add_argument("--no-posterior", action="store_true",
+                    help="both scenarios run their params, not their posterior samples")
     cp.add_argument("--quiet", action="store_true")
     cp.set_defaults(func=_compare)
 

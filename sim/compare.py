@@ -1,13 +1,15 @@
 """Paired counterfactual comparison of two scenarios with common random numbers.
 
-Both scenarios run on the batch core with the same seed and the same blocks of replicas, so
-replica ``i`` of A and replica ``i`` of B share every random draw that the lever between them does
-not touch. The per-replica differences B - A are therefore nearly free of noise, and their means
-get confidence intervals from the paired sample (normal approximation, 95 %).
+Both scenarios run on the front model's batch core with the same seed and the same blocks of
+replicas, so replica ``i`` of A and replica ``i`` of B share every random draw that the lever
+between them does not touch, and, when they name a posterior, the same posterior row (both must
+name the same samples, or neither: else the pairing breaks). The per-replica differences B - A
+are therefore nearly free of noise, and their means get confidence intervals from the paired
+sample (normal approximation, 95 %).
 
 If the two periods differ, both run to the later end (they must start on the same day): the
-shorter scenario keeps its own modifiers past its end (e.g. the baseline's Moscow ceasefire, at
-intensity 0, freezes the front after 6 Mar).
+shorter scenario keeps its own modifiers past its end (e.g. the baseline's Moscow ceasefire, a
+pause, freezes the front after 6 Mar).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.engines.batch import run_batch
+from sim.engines.batch import run_front_batch
 from sim.errors import ScenarioError
-from sim.model.campaign import Campaign, make_campaign
+from sim.model.campaign import FrontCampaign, make_front_campaign
+from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
-from sim.run import build_campaign
+from sim.run import build_campaign, posterior_kw
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
 
@@ -50,9 +53,30 @@ def key_date_sets(theatre: Theatre) -> dict[str, list[int]]:
     }
 
 
-def _extend(c: Campaign, end: Any) -> Campaign:
-    return c if c.end == end else make_campaign(c.theatre, c.forces, c.params, c.modifiers,
-                                                c.start, end)
+def _extend(c: FrontCampaign, end: Any) -> FrontCampaign:
+    return c if c.end == end else make_front_campaign(c.theatre, c.forces, c.params,
+                                                      c.modifiers, c.start, end, c.orders)
+
+
+def shared_posterior(a: Scenario, b: Scenario) -> Posterior | None:
+    """The posterior both scenarios name (the same samples), or ``None`` if neither names one.
+
+    Raises
+    ------
+    ScenarioError
+        if only one names a posterior, or they name different samples."""
+    pa, pb = a.posterior_samples(), b.posterior_samples()
+    if pa is None and pb is None:
+        return None
+    if pa is None or pb is None or pa.digest() != pb.digest():
+        def says(s: Scenario, p: Posterior | None) -> str:
+            return "no posterior" if p is None else f"posterior {s.posterior!r}"
+
+        raise ScenarioError(
+            f"{b.source_file}: field 'posterior': {a.source_file} has {says(a, pa)}, "
+            f"{b.source_file} has {says(b, pb)}: a paired comparison needs both to name the "
+            "same posterior samples, or neither (set 'posterior' in both, or 'posterior: null')")
+    return pa
 
 
 @dataclass
@@ -95,6 +119,8 @@ class Comparison:
     quantiles of the per-replica difference."""
     key_dates: dict[str, dict[str, Any]]
     wall_s: float
+    posterior_sha256: str | None = None
+    """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -107,6 +133,7 @@ class Comparison:
                                                    float(last["ci_high_km2"])]},
             "largest_town_changes": top.head(10).to_dict(orient="records"),
             "key_dates": self.key_dates,
+            "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
         }
 
@@ -114,6 +141,7 @@ class Comparison:
 def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | None = None,
             progress: bool = False) -> Comparison:
     """Run ``a`` and ``b`` paired (same seed, same replicas) and summarise B - A."""
+    post = shared_posterior(a, b)
     ca, cb = build_campaign(a), build_campaign(b)
     if ca.start != cb.start:
         raise ScenarioError(f"{b.source_file}: field 'period.start': value {str(cb.start)!r}: "
@@ -134,8 +162,9 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     from tqdm import tqdm
 
     bar = tqdm(total=n, unit="pair", desc="compare", leave=False, disable=not progress)
-    for xa, xb in zip(run_batch(ca, seed, n, watch=watch), run_batch(cb, seed, n, watch=watch),
-                      strict=True):
+    kw = posterior_kw(post)
+    for xa, xb in zip(run_front_batch(ca, seed, n, watch=watch, **kw),
+                      run_front_batch(cb, seed, n, watch=watch, **kw), strict=True):
         d_area = xb.gov_area_km2 - xa.gov_area_km2
         terr.add(d_area)
         diffs_area.append(d_area)
@@ -160,10 +189,11 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
                             "q50_km2": qs[1], "q95_km2": qs[2]})
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
-    return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0)
+    return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
+                      None if post is None else post.digest())
 
 
-def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: Campaign) -> dict[str, Any]:
+def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: FrontCampaign) -> dict[str, Any]:
     """Reached-by-the-end probabilities, median dates, and the paired difference in days where
     both scenarios reached it (replicas that never reach it are censored, not averaged)."""
     def date(x: float) -> str | None:
@@ -208,5 +238,6 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
                                       f"{cmp.b} - {cmp.a}")
             P.save(ax, tmp / "towns_diff_map.png")
         write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
-                       engine="batch", wall_time_s=round(cmp.wall_s, 3))
+                       engine="batch", model="front", posterior_sha256=cmp.posterior_sha256,
+                       wall_time_s=round(cmp.wall_s, 3))
     return Path(out)

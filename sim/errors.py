@@ -82,3 +82,8 @@ class UnknownTownError(IdlibSimError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class PosteriorError(DataError):
+    """A posterior file (samples of parameters, one row per sample) is malformed or does not fit
+    the campaign; the message names the file, line, column and value."""

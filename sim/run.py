@@ -1,15 +1,22 @@
-"""Running a scenario: build its campaign, run an engine, write the outputs.
+"""Running a scenario: build its front-model campaign, run an engine, write the outputs.
+
+Both engines run the moving-front model (docs/MODEL.md): the batch core
+(:func:`~sim.engines.batch.run_front_batch`) and the SimPy engine
+(:func:`~sim.engines.des.run_front_replica`). When the scenario names a ``posterior``,
+replica ``i`` runs the parameters of the posterior row it draws (:mod:`sim.model.posterior`).
 
 Output files (all in the run directory; documented in the README):
 
 ``manifest.json``
-    seed, scenario name and hash, version, engine, replicas, wall time; ``producer``, ``kind``
-    and the list of ``files`` mark the folder as an output idlib-sim may replace
-    (:mod:`sim.outputs`).
+    seed, scenario name and hash, version, engine, replicas, wall time, the posterior file and
+    the digest of its samples (``posterior_file``, ``posterior_sha256``; ``null`` without one);
+    ``producer``, ``kind`` and the list of ``files`` mark the folder as an output idlib-sim may
+    replace (:mod:`sim.outputs`).
 ``towns.csv``
     per town: ``town, p_captured, p_held_at_end, p_recaptured, q05 .. q95`` (first-capture dates).
 ``territory.csv``
-    government-held area per date (mean and quantiles, km²).
+    government-held area per date (mean and quantiles, km²), counting the partial progress of the
+    front into towns not yet taken.
 ``held_probability.csv``
     probability that the government holds each town at 00:00 of each date (dates x towns).
 ``capture_days.parquet``
@@ -21,11 +28,14 @@ Output files (all in the run directory; documented in the README):
     government's last capture (its retaking, when later than the first recapture); ``-1`` = never.
 ``events.csv`` (SimPy engine)
     the full event log of every replica: ``replica, time, day, date, town, event, formation,
-    side, modifier``.
+    side, modifier`` (the front engine's events: orders, objectives, strikes, pauses, breaches,
+    captures, recaptures, cut-off towns, routs and rallies, reinforcements, modifiers).
 ``control_daily.parquet`` (SimPy engine)
     ``replica, day, town, control`` at the end of each day (1 = government).
-``strength_daily.csv`` (SimPy engine)
-    formation strengths at the end of each day per replica.
+``area_daily.csv`` (SimPy engine)
+    ``replica, day, gov_area_km2``: government-held area at the end of each day with partial
+    progress (day ``-1``: the start). The front model's groups keep no per-day strength record,
+    so the first model's ``strength_daily.csv`` is gone.
 ``territory.png``, ``timeline.png``, ``final_map.png``
     plots (unless ``outputs.plots`` is false).
 """
@@ -44,10 +54,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engines.batch import BatchChunk, run_batch
-from sim.engines.des import run_replica
-from sim.model.campaign import Campaign, make_campaign
+from sim.engines.batch import run_front_batch
+from sim.engines.chunk import BatchChunk
+from sim.engines.des import run_front_replica
+from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import Forces, Order, load_forces
+from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
 from sim.results import Ensemble
 from sim.scenario import Scenario
@@ -56,15 +68,24 @@ from sim.world import default_world
 
 
 def build_campaign(scenario: Scenario, theatre: Theatre | None = None,
-                   forces: Forces | None = None) -> Campaign:
-    """The campaign a scenario describes (force overrides applied)."""
+                   forces: Forces | None = None) -> FrontCampaign:
+    """The front-model campaign a scenario describes: its ``params``, modifiers and period, and
+    the forces with its overrides applied (an added order of a formation is an order of that
+    group). The posterior is not part of it: pass ``scenario.posterior_samples()`` to the
+    engines."""
     if theatre is None:
         th, fo = default_world()
     else:
         th, fo = theatre, forces or load_forces(theatre)
     fo = apply_force_overrides(fo, scenario, th)
-    return make_campaign(th, fo, scenario.params, scenario.modifier_list(),
-                         scenario.period.start, scenario.period.end)
+    return make_front_campaign(th, fo, scenario.params, scenario.modifier_list(),
+                               scenario.period.start, scenario.period.end)
+
+
+def posterior_kw(post: Posterior | None) -> dict[str, Any]:
+    """Engine keyword for a posterior (none at all without one, so that engines without the
+    keyword keep working on fixed parameters)."""
+    return {} if post is None else {"posterior": post}
 
 
 def apply_force_overrides(forces: Forces, scenario: Scenario, theatre: Theatre) -> Forces:
@@ -108,14 +129,14 @@ class RunSummary:
     directory: Path | None
 
 
-def new_ensemble(c: Campaign) -> Ensemble:
+def new_ensemble(c: FrontCampaign) -> Ensemble:
     return Ensemble(c.theatre.names, c.start, c.n_days, c.theatre.theatre_area_km2)
 
 
-def simulate_batch(c: Campaign, seed: int, n: int,
+def simulate_batch(c: FrontCampaign, seed: int, n: int,
                    on_chunk: Callable[[BatchChunk], None] | None = None,
-                   progress: bool = False) -> Ensemble:
-    """Run the batch core and aggregate; ``on_chunk(chunk)`` sees each :class:`BatchChunk`."""
+                   progress: bool = False, posterior: Posterior | None = None) -> Ensemble:
+    """Run the front batch core and aggregate; ``on_chunk(chunk)`` sees each chunk."""
     ens = new_ensemble(c)
     from tqdm import tqdm
 
@@ -123,7 +144,7 @@ def simulate_batch(c: Campaign, seed: int, n: int,
     def tick(m: int) -> None:
         bar.update(m)
 
-    for chunk in run_batch(c, seed, n, progress=tick):
+    for chunk in run_front_batch(c, seed, n, progress=tick, **posterior_kw(posterior)):
         ens.add(chunk.first_capture_day, chunk.held_count, chunk.gov_area_km2, chunk.n_recaptures)
         if on_chunk is not None:
             on_chunk(chunk)
@@ -133,7 +154,7 @@ def simulate_batch(c: Campaign, seed: int, n: int,
 
 def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | None = None,
                  replicas: int | None = None, seed: int | None = None,
-                 progress: bool = False, campaign: Campaign | None = None) -> RunSummary:
+                 progress: bool = False, campaign: FrontCampaign | None = None) -> RunSummary:
     """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
 
     The keyword arguments, when given, override the scenario's engine, replicas and seed."""
@@ -141,12 +162,13 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
     n = replicas if replicas is not None else scenario.replicas
     seed = seed if seed is not None else scenario.seed
     c = campaign or build_campaign(scenario)
+    post = scenario.posterior_samples()
     t0 = time.perf_counter()
     if out is None:
         if engine == "batch":
-            ens = simulate_batch(c, seed, n, progress=progress)
+            ens = simulate_batch(c, seed, n, progress=progress, posterior=post)
         else:
-            ens = _des(c, seed, n, None, progress)
+            ens = _des(c, seed, n, None, progress, posterior=post)
         return RunSummary(ens, time.perf_counter() - t0, None)
     with atomic_dir(out, kind="run") as tmp:
         if engine == "batch":
@@ -160,32 +182,38 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
                         writers[fname] = pq.ParquetWriter(tmp / fname, table.schema)
                     writers[fname].write_table(table)
 
-            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress)
+            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress, posterior=post)
             for w in writers.values():
                 w.close()
         else:
-            ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log)
+            ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
+                       posterior=post)
         wall = time.perf_counter() - t0
         _write_tables(tmp, ens)
         if scenario.outputs.plots:
             _write_plots(tmp, c, ens)
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
-                       start=c.start, end=c.end, n_towns=c.n_towns, wall_time_s=round(wall, 3))
+                       start=c.start, end=c.end, n_towns=c.n_towns, model="front",
+                       posterior_file=scenario.posterior,
+                       posterior_sha256=None if post is None else post.digest(),
+                       wall_time_s=round(wall, 3))
     return RunSummary(ens, wall, Path(out))
 
 
-def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
-         event_log: bool = True) -> Ensemble:
+def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
+         event_log: bool = True, posterior: Posterior | None = None) -> Ensemble:
+    """Run the SimPy engine replica by replica (each with its full event log)."""
     ens = new_ensemble(c)
-    logs, controls, strengths, firsts, recs, lasts = [], [], [], [], [], []
+    logs, controls, areas, firsts, recs, lasts = [], [], [], [], [], []
     from tqdm import tqdm
 
+    kw = posterior_kw(posterior)
     for r in tqdm(range(n), unit="replica", desc="des", leave=False, disable=not progress):
-        res = run_replica(c, seed, r)
-        area = (res.control == 1) @ c.theatre.area_km2
-        ens.add(res.first_capture_day[None, :], (res.control == 1).astype(np.int64), area[None, :],
-                np.zeros((1, c.n_towns), np.int16) + _recaptures(res.log, c))
+        res = run_front_replica(c, seed, r, **kw)
+        ens.add(res.first_capture_day[None, :],
+                (res.control == 1).astype(np.int64), res.gov_area_km2[None, :],
+                res.n_recaptures[None, :])
         if tmp is not None:
             firsts.append(res.first_capture_day)
             recs.append(res.first_recapture_day)
@@ -200,15 +228,14 @@ def _des(c: Campaign, seed: int, n: int, tmp: Path | None, progress: bool,
             ctl.insert(0, "day", np.arange(c.n_days))
             controls.append(ctl.melt(id_vars="day", var_name="town", value_name="control")
                             .assign(replica=r))
-            st = pd.DataFrame(res.strength, columns=list(c.forces.formations))
-            st.insert(0, "day", np.arange(-1, c.n_days))
-            strengths.append(st.assign(replica=r))
+            areas.append(pd.DataFrame({"replica": r, "day": np.arange(-1, c.n_days),
+                                       "gov_area_km2": res.gov_area_km2}))
     if tmp is not None:
         if logs:
             pd.concat(logs).to_csv(tmp / "events.csv", index=False)
         pd.concat(controls)[["replica", "day", "town", "control"]].astype(
             {"control": "int8", "day": "int16"}).to_parquet(tmp / "control_daily.parquet")
-        pd.concat(strengths).to_csv(tmp / "strength_daily.csv", index=False)
+        pd.concat(areas).to_csv(tmp / "area_daily.csv", index=False, float_format="%.2f")
         for fname, arr in _day_tables(*(np.array(a, dtype=np.int16).reshape(-1, c.n_towns)
                                          for a in (firsts, recs, lasts))):
             pq.write_table(pa.table({name: arr[:, i] for i, name in enumerate(c.theatre.names)}),
@@ -229,20 +256,13 @@ def _day_tables(first: np.ndarray, recapture: np.ndarray,
             ("last_capture_days.parquet", last)]
 
 
-def _recaptures(log: pd.DataFrame, c: Campaign) -> np.ndarray:
-    out = np.zeros(c.n_towns, np.int16)
-    for town in log.loc[log["event"] == "recaptured_by_opposition", "town"]:
-        out[c.theatre.resolve(town)] += 1
-    return out
-
-
 def _write_tables(tmp: Path, ens: Ensemble) -> None:
     ens.town_table().to_csv(tmp / "towns.csv", index=False, float_format="%.4f")
     ens.territory_table().to_csv(tmp / "territory.csv", index=False, float_format="%.1f")
     ens.held_probability().to_csv(tmp / "held_probability.csv", float_format="%.4f")
 
 
-def _write_plots(tmp: Path, c: Campaign, ens: Ensemble) -> None:
+def _write_plots(tmp: Path, c: FrontCampaign, ens: Ensemble) -> None:
     from sim import plots
 
     ax = plots.plot_territory_fan(ens.territory_table(), label=f"{ens.n} replicas")

@@ -101,6 +101,14 @@ def write_synthetic_seeds(root: Path, seed: int, n_towns: int = 14, n_formations
              "strength_basis": "synthetic", "source": "synthetic"},
             {"sector": "s1", "anchors": names[opp[-1]], "groups": "g", "strength_k": "2.0",
              "strength_basis": "synthetic", "source": "synthetic"}])
+    # the front model's opposition strike group (s0 strikes back at the government's 18 Dec
+    # ground for a week) and no ceasefire breaches
+    _write(root / "strike_orders.csv", ["group", "sector", "start", "end", "strength_k_low",
+                                        "strength_k_high", "objectives", "source"],
+           [{"group": "S0", "sector": "s0", "start": "2020-01-10", "end": "2020-01-17",
+             "strength_k_low": "1.0", "strength_k_high": "2.0",
+             "objectives": "|".join(names[i] for i in gov[:2]), "source": "synthetic"}])
+    _write(root / "breaches.csv", ["formation", "start", "end", "source"], [])
     _write(root / "reinforcements.csv", ["date", "side", "target", "strength_k", "source"],
            [{"date": "2020-01-02", "side": "opposition", "target": "s0", "strength_k": "0.5",
              "source": "synthetic"}])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim.engines.batch import run_chunk
-from sim.engines.des import run_replica
+from sim.engines.des import run_front_replica
 from sim.run import build_campaign
 from sim.scenario import load_scenario
 
@@ -28,5 +28,5 @@ def test_batch_chunk_of_8192(benchmark, campaign) -> None:  # type: ignore[no-un
 
 
 def test_des_replica(benchmark, campaign) -> None:  # type: ignore[no-untyped-def]
-    res = benchmark.pedantic(run_replica, args=(campaign, 1, 0), rounds=20, iterations=1)
+    res = benchmark.pedantic(run_front_replica, args=(campaign, 1, 0), rounds=20, iterations=1)
     assert res.control.shape[0] == campaign.n_days + 1

@@ -63,7 +63,7 @@ def test_factory_applies_values_and_overrides_round_trip(tmp_path: Path) -> None
     assert c.params.speed_scale == 0.7
     ss = {m.name: m for m in c.modifiers}["spring_shield"]
     assert ss.param("counterattack_mult") == 4.0
-    assert f.base_values(list(vals))["speed_scale"] == 1.0
+    assert f.base_values(list(vals))["speed_scale"] == load_scenario(BASELINE).params.speed_scale
     with pytest.raises(ValueError, match="no modifier named 'nowhere'"):
         f({"modifiers.nowhere.x": 1.0})
     out = tmp_path / "fitted.yaml"
@@ -87,7 +87,7 @@ TINY = ("name: tiny\nscenario: {base}\nseed: 3\n"
 @pytest.mark.slow
 def test_tiny_calibration_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     from sim.calibration.config import load_config
-    from sim.model.front_params import PRIORS
+    from sim.model.params import PRIORS
 
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(TINY.format(base=BASELINE, gens=2, plots="true"))

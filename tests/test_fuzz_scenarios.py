@@ -140,7 +140,8 @@ class Generator:
             k = str(rng.choice(sorted(mods)))
             mods[k] = {**mods[k], "enabled": bool(rng.random() < 0.5)}
         if rng.random() < 0.3:
-            data["params"] = {"terrain_defence": {"hills": round(float(rng.uniform(0.5, 3)), 3)}}
+            data["params"] = {"terrain_factor": {"hills": round(float(rng.uniform(0.1, 2)), 3)},
+                              "speed_scale": round(float(rng.uniform(0.1, 2)), 3)}
         if rng.random() < 0.3:
             data["period"] = {"end": str(rng.choice(["2020-02-01", "2020-06-30", "2021-01-01"]))}
         ops.append("benign")

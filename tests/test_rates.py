@@ -1,101 +1,148 @@
-"""Unit tests for the shared rate functions (sim/model/rates.py)."""
+"""Unit tests for the front model's parameters and rate functions (sim/model/front_*.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from pydantic import ValidationError
 
-from sim.model import rates
-from sim.model.params import ModelParams
+from sim.model import rates as fr
+from sim.model.params import PRIORS, FrontParams, bounds, sample_prior
 
-P = ModelParams()
-
-
-def test_hazards_equal_base_rates_at_the_reference_ratio() -> None:
-    lam_c, lam_r = rates.assault_hazards(P.reference_force_ratio * 2.0, 2.0, 1.0, P)
-    assert lam_c == pytest.approx(P.capture_rate_per_day)
-    assert lam_r == pytest.approx(P.repulse_rate_per_day)
+P = FrontParams()
 
 
-def test_capture_hazard_rises_and_repulse_falls_with_attack() -> None:
-    attack = np.linspace(0.1, 50, 200)
-    lam_c, lam_r = rates.assault_hazards(attack, 1.0, 1.0, P)
-    assert np.all(np.diff(lam_c) > 0)
-    assert np.all(np.diff(lam_r) < 0)
-    assert lam_c[-1] < 2 * P.capture_rate_per_day  # saturates below twice the base rate
+def test_qjm_speed_passes_through_the_cited_table_points() -> None:
+    got = fr.qjm_speed(np.array([1.0, 2.26, 3.01]), P)
+    np.testing.assert_allclose(got, [4.0, 10.0, 12.0])
 
 
-def test_undefended_town_falls_at_the_saturated_rate() -> None:
-    lam_c, lam_r = rates.assault_hazards(1.0, 0.0, 1.0, P)
-    assert lam_c == pytest.approx(2 * P.capture_rate_per_day)
-    assert lam_r == 0
+def test_qjm_speed_is_flat_beyond_the_table_and_zero_at_half_strength() -> None:
+    assert fr.qjm_speed(10.0, P) == pytest.approx(12.0)
+    assert fr.qjm_speed(np.inf, P) == pytest.approx(12.0)
+    assert fr.qjm_speed(0.5, P) == 0.0
+    assert fr.qjm_speed(0.2, P) == 0.0
+    assert fr.qjm_speed(0.75, P) == pytest.approx(2.0)  # halfway between (0.5, 0) and (1, 4)
+    r = np.linspace(0, 5, 501)
+    assert (np.diff(fr.qjm_speed(r, P)) >= 0).all()
 
 
-def test_zero_assault_factor_stops_everything() -> None:
-    lam_c, lam_r = rates.assault_hazards(np.array([1.0, 10.0]), 1.0, 0.0, P)
-    assert np.all(lam_c == 0) and np.all(lam_r == 0)
-    rings, _ = rates.event_within(np.array([0.0, 0.5]), lam_c + lam_r, 1.0)
-    assert not rings.any()
+def test_posture_factors_reproduce_the_prepared_and_fortified_rows() -> None:
+    ratios = np.array([1.0, 2.26, 3.01])
+    for posture, row in (("prepared", [2.0, 5.0, 6.0]), ("fortified", [1.0, 2.5, 3.0])):
+        v = fr.advance_speed(ratios, P.posture_factor[posture], 1.0, 1.0, 1.0, 1.0, P)
+        np.testing.assert_allclose(v, row)
 
 
-def test_works_on_scalars_and_arrays_alike() -> None:
-    s_c, s_r = rates.assault_hazards(3.0, 0.7, 0.5, P)
-    a_c, a_r = rates.assault_hazards(np.array([3.0, 3.0]), np.array([0.7, 0.7]), 0.5, P)
-    assert np.allclose(a_c, s_c) and np.allclose(a_r, s_r)
+def test_advance_speed_multiplies_every_factor() -> None:
+    v = fr.advance_speed(1.0, 0.5, 0.9, 0.25, 1.2, 2.0, P)
+    assert v == pytest.approx(2.0 * 4.0 * 0.5 * 0.9 * 0.25 * 1.2)
 
 
-def test_air_support_multiplies_attack_power() -> None:
-    assert rates.attack_power(2.0, 0.0, 1.0, P) == pytest.approx(2.0)
-    assert rates.attack_power(2.0, 1.5, 1.0, P) == pytest.approx(2.0 * (1 + P.air_effect * 1.5))
-    assert rates.attack_power(2.0, 1.5, 0.0, P) == pytest.approx(2.0)  # grounded
+def test_force_ratio_handles_no_attack_and_no_defence() -> None:
+    np.testing.assert_allclose(fr.force_ratio([0.0, 2.0, 2.0], [1.0, 0.0, 4.0]),
+                               [0.0, np.inf, 0.5])
 
 
-def test_event_within_matches_the_exponential_law() -> None:
-    """P(ring within E) = 1 - exp(-h E); binomial tolerance at 5 sigma; offsets are Exp(h)."""
-    rng = np.random.default_rng(12345)
-    n, h, e = 200_000, 0.7, 0.6
-    rings, offset = rates.event_within(rng.random(n), h, e)
-    p = 1 - np.exp(-h * e)
-    assert abs(rings.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
-    ks = stats.kstest(offset, stats.expon(scale=1 / h).cdf)
-    assert ks.pvalue > 1e-3
+def test_attack_power_air_term_and_denial() -> None:
+    p = P.override(air_effect=0.5)
+    assert fr.attack_power(2.0, 1.5, 1.0, 0.0, p) == pytest.approx(2.0 * (1 + 0.75))
+    assert fr.attack_power(2.0, 1.5, 1.0, 1.0, p) == pytest.approx(2.0)  # air fully denied
+    assert fr.attack_power(2.0, 1.5, 0.0, 0.0, p) == pytest.approx(2.0)  # grounded
 
 
-def test_capture_share_is_the_competing_risk_fraction() -> None:
-    assert rates.capture_share(0.3, 0.1) == pytest.approx(0.75)
-    assert rates.capture_share(0.0, 0.0) == 0.0
+def test_effort_weights_are_a_softmax_over_the_frontier() -> None:
+    dist = np.array([[0.0, 8.0, 16.0, 1.0]])
+    front = np.array([[True, True, True, False]])
+    w = fr.effort_weights(dist, front, 8.0)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[0, 3] == 0.0
+    assert w[0, 1] / w[0, 0] == pytest.approx(np.exp(-1.0))
+    assert w[0, 2] / w[0, 1] == pytest.approx(np.exp(-1.0))
 
 
-def test_counterattack_hazard_decays_and_garrison_divides() -> None:
-    mu = rates.counterattack_hazard(np.array([1, 2, 5, 10]), 1.0, 1.0, False, P)
-    assert mu[0] == pytest.approx(P.counterattack_rate_per_day)
-    assert np.all(np.diff(mu) < 0)
-    g = rates.counterattack_hazard(1, 1.0, 1.0, True, P)
-    assert g == pytest.approx(mu[0] / (1 + P.garrison_factor))
-    assert rates.counterattack_hazard(1, 0.5, 2.0, False, P) == pytest.approx(mu[0])
+def test_effort_weights_tend_to_argmin_and_to_uniform() -> None:
+    dist = np.array([[30.0, 31.0, 45.0]])
+    front = np.ones((1, 3), bool)
+    sharp = fr.effort_weights(dist, front, 0.01)
+    np.testing.assert_allclose(sharp, [[1.0, 0.0, 0.0]], atol=1e-12)
+    flat = fr.effort_weights(dist, front, 1e9)
+    np.testing.assert_allclose(flat, [[1 / 3, 1 / 3, 1 / 3]])
 
 
-def test_recovery_never_exceeds_nominal_and_attrition_never_negative() -> None:
-    s = np.array([0.0, 0.5, 0.99, 1.0])
-    assert np.all(rates.recover(s, 1.0, P) <= 1.0)
-    assert np.all(rates.recover(s, 1.0, P) >= s)
-    assert np.all(rates.attrit(s, 1.5) == 0.0)
-    assert np.all(rates.attrit(s, 0.1) == pytest.approx(0.9 * s))
+def test_effort_weights_of_a_row_without_frontier_are_zero() -> None:
+    w = fr.effort_weights(np.array([[1.0, 2.0], [1.0, np.inf]]),
+                          np.array([[False, False], [False, True]]), 5.0)
+    np.testing.assert_array_equal(w, 0.0)
 
 
-def test_town_defence_multiplies_terrain_kind_and_entrenchment() -> None:
-    d = rates.town_defence(["hills", "plain"], ["city", "village"], [True, False], P)
-    assert d[0] == pytest.approx(P.terrain_defence["hills"] * P.kind_defence["city"]
-                                 * P.frontline_entrenchment)
-    assert d[1] == pytest.approx(P.kind_defence["village"])
+def test_crossing_time_is_the_remaining_depth_over_the_speed() -> None:
+    falls, off = fr.crossing([1.0, 1.0, 0.0, 3.0], [4.0, 1.0, 0.0, 0.0], [3.0, 3.0, 1.0, 3.0])
+    np.testing.assert_array_equal(falls, [True, False, False, True])
+    np.testing.assert_allclose(off, [0.5, 2.0, np.inf, 0.0])
 
 
-def test_parameters_are_frozen_and_validated() -> None:
-    from pydantic import ValidationError
+def test_cohesion_recovers_toward_one_and_falls_with_lost_ground() -> None:
+    p = P.override(cohesion_recovery_per_day=0.1, cohesion_loss=2.0)
+    assert fr.cohesion_step(0.5, 0.0, p) == pytest.approx(0.55)
+    assert fr.cohesion_step(1.0, 0.1, p) == pytest.approx(0.8)
+    assert fr.cohesion_step(0.2, 0.5, p) == 0.0  # floored
 
+
+def test_gov_share_counts_partial_progress_from_either_side() -> None:
+    share = fr.gov_share([0, 1, 0, 1], [2.0, 2.0, 0.0, 9.0], [8.0, 8.0, 8.0, 8.0])
+    np.testing.assert_allclose(share, [0.25, 0.75, 0.0, 0.0])
+
+
+def test_lognormal_multiplier_has_mean_one() -> None:
+    z = np.random.default_rng(3).standard_normal(400_000)
+    m = fr.lognormal_mult(z, 0.8)
+    sd = np.sqrt(np.exp(0.64) - 1)  # sd of a mean-one lognormal with sigma 0.8
+    assert abs(m.mean() - 1.0) < 4 * sd / np.sqrt(len(z))
+
+
+def test_every_free_parameter_has_a_prior_and_a_finite_range() -> None:
+    for name in PRIORS:
+        lo, hi = bounds(name)
+        assert np.isfinite([lo, hi]).all() and lo < hi
+        assert lo <= getattr(P, name) <= hi
+    assert 8 <= len(PRIORS) <= 12
+
+
+def test_prior_samples_stay_in_range() -> None:
+    for params in sample_prior(np.random.default_rng(0), 50):
+        for name in PRIORS:
+            lo, hi = bounds(name)
+            assert lo <= getattr(params, name) <= hi
+
+
+@pytest.mark.parametrize("change", [
+    {"speed_scale": 0.0}, {"footprint_km": 80.0}, {"posture_factor": {"hasty": 1.0}},
+    {"qjm_ratio": (1.0, 0.9, 3.0)}, {"terrain_factor": {"plain": -1.0}}, {"nope": 1.0},
+])
+def test_bad_parameters_are_rejected(change: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        P.capture_rate_per_day = 1.0  # type: ignore[misc]
-    with pytest.raises(ValidationError):
-        ModelParams(consolidate_days=0.5)  # the batch core needs >= 1 day
-    assert P.override(air_effect=2.0).air_effect == 2.0
+        P.override(**change)
+
+
+def test_per_replica_parameters_broadcast_like_one_call_per_replica() -> None:
+    """A posterior gives each replica its own value: an array argument must give, element by
+    element and bit for bit, what one scalar call per replica gives."""
+    p = FrontParams()
+    rng = np.random.default_rng(0)
+    effect, loss, sigma = rng.uniform(0, 3, 5), rng.uniform(0, 10, 5), rng.uniform(0, 2, 5)
+    e, z = rng.uniform(0, 5, 5), rng.standard_normal((5, 3))
+    coh, lost = rng.uniform(0, 1, (5, 3)), rng.uniform(0, 0.1, (5, 3))
+    length = rng.uniform(1, 60, 5)
+    dist, front = rng.uniform(0, 30, (5, 4)), rng.random((5, 4)) < 0.7
+    got_a = fr.attack_power(e, 1.3, 0.8, 0.25, p, effect)
+    got_c = fr.cohesion_step(coh, lost, p, loss[:, None])
+    got_m = fr.lognormal_mult(z, sigma[:, None])
+    got_w = fr.effort_weights(dist, front, length[:, None])
+    for i in range(5):
+        one = p.override(air_effect=effect[i], cohesion_loss=loss[i])
+        assert got_a[i] == fr.attack_power(e[i], 1.3, 0.8, 0.25, one)
+        np.testing.assert_array_equal(got_c[i], fr.cohesion_step(coh[i], lost[i], one))
+        np.testing.assert_array_equal(got_m[i], fr.lognormal_mult(z[i], float(sigma[i])))
+        np.testing.assert_array_equal(got_w[i], fr.effort_weights(dist[i], front[i],
+                                                                  float(length[i])))

@@ -19,10 +19,12 @@ def test_batch_run_writes_documented_outputs(tmp_path: Path) -> None:
     assert cli.main(["run", BASELINE, "--replicas", "600", "--seed", "4", "--out", str(out),
                      "--quiet"]) == 0
     for f in ("manifest.json", "towns.csv", "territory.csv", "held_probability.csv",
-              "capture_days.parquet", "territory.png", "final_map.png"):
+              "capture_days.parquet", "recapture_days.parquet", "last_capture_days.parquet",
+              "territory.png", "final_map.png"):
         assert (out / f).is_file(), f
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 4 and man["replicas"] == 600 and man["engine"] == "batch"
+    assert man["model"] == "front" and man["posterior_sha256"] is None
     assert len(man["scenario_sha256"]) == 64
     towns = pd.read_csv(out / "towns.csv", keep_default_na=False)
     assert list(towns.columns) == ["town", "p_captured", "p_held_at_end", "p_recaptured",
@@ -43,14 +45,29 @@ def test_des_run_is_reproducible_file_for_file(tmp_path: Path) -> None:
     for d in (a, b):
         assert cli.main(["run", BASELINE, "--engine", "des", "--replicas", "3", "--seed", "8",
                          "--out", str(d), "--quiet"]) == 0
-    for f in ("events.csv", "towns.csv", "territory.csv", "strength_daily.csv"):
+    for f in ("events.csv", "towns.csv", "territory.csv", "area_daily.csv"):
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
-    pd.testing.assert_frame_equal(pd.read_parquet(a / "control_daily.parquet"),
-                                  pd.read_parquet(b / "control_daily.parquet"))
+    ctl = pd.read_parquet(a / "control_daily.parquet")
+    pd.testing.assert_frame_equal(ctl, pd.read_parquet(b / "control_daily.parquet"))
     log = pd.read_csv(a / "events.csv")
     assert {"replica", "time", "day", "date", "town", "event", "formation", "side",
             "modifier"} <= set(log.columns)
     assert sorted(log["replica"].unique()) == [0, 1, 2]
+    # the files tell one story: first captures in the log are the capture days, the daily
+    # control ends where the log's captures and recaptures leave it
+    days = pd.read_parquet(a / "capture_days.parquet")
+    caps = log[log["event"] == "captured"]
+    for r in range(3):
+        first = caps[caps["replica"] == r].groupby("town")["day"].min()
+        got = days.iloc[r]
+        assert sorted(first.index) == sorted(got[got >= 0].index)
+        assert (got[first.index].to_numpy() == first.to_numpy()).all()
+    last_day = ctl[ctl["day"] == ctl["day"].max()]
+    held = last_day.groupby("replica")["control"].sum()
+    area = pd.read_csv(a / "area_daily.csv")
+    assert area.groupby("replica")["day"].agg(["min", "max"]).to_numpy().tolist() == \
+        [[-1, int(ctl["day"].max())]] * 3
+    assert (held > 0).all()
 
 
 def test_interrupted_run_leaves_no_half_written_files(tmp_path: Path,

@@ -216,3 +216,32 @@ def test_force_overrides_and_added_orders_reach_the_campaign(tmp_path: Path) -> 
     assert c.forces.sector_nominal_k[c.forces.sectors.index("north_rear")] == 9.0
     order = c.forces.order_on(k, day_index(dt.date(2020, 3, 1)))
     assert order is not None and order.objectives == (c.theatre.resolve("Ariha"),)
+    # the front model's arrays: one more order, of that group, from that day, toward Ariha
+    assert c.n_orders == base.n_orders + 1
+    new = np.flatnonzero((c.order_k == k) & (c.order_day == day_index(dt.date(2020, 3, 1))))
+    assert len(new) == 1 and c.order_obj[new[0], 0] == c.theatre.resolve("Ariha")
+    assert (c.order_obj[new[0], 1:] == -1).all()
+
+
+def test_added_orders_keep_the_pairing_until_their_date(tmp_path: Path) -> None:
+    """Before an added order's date the two scenarios are the same campaign: with common random
+    numbers every paired difference is then exactly zero."""
+    f = tmp_path / "orders.yaml"
+    f.write_text(f"name: o\ndescription: A late order?\nextends: {BASELINE}\n"
+                 "forces:\n  orders:\n    5th_Corps:\n"
+                 "      - {start: 2020-03-01, objectives: [Idlib]}\n")
+    cmp = compare(load_scenario(BASELINE), load_scenario(f), replicas=512, seed=5)
+    before = cmp.territory[cmp.territory["date"] < "2020-03-01"]
+    assert (before[["q05_km2", "q95_km2"]] == 0).all().all()
+
+
+def test_too_many_added_orders_are_refused_with_a_located_error(tmp_path: Path) -> None:
+    """The engines reserve a fixed block of draw columns per group (stable common random
+    numbers), so a scenario may add at most 32 orders to one formation."""
+    orders = "".join(f"      - {{start: 2020-03-{1 + i % 5:02d}, objectives: [Idlib]}}\n"
+                     for i in range(33))
+    f = tmp_path / "many.yaml"
+    f.write_text(f"name: m\ndescription: Many orders?\nextends: {BASELINE}\n"
+                 f"forces:\n  orders:\n    5th_Corps:\n{orders}")
+    with pytest.raises(ScenarioError, match="33 orders added to '5th_Corps': at most 32"):
+        load_scenario(f)

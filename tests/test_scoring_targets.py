@@ -115,14 +115,14 @@ def test_summary_is_strict_json_with_iso_dates() -> None:
 def test_held_at_rebuilds_the_des_engine_control() -> None:
     """The engines' day arrays rebuild the control of each town at the end of every day, for
     towns that changed hands at most three times (the documented limit)."""
-    from sim.engines.des import run_replica
+    from sim.engines.des import run_front_replica
     from sim.run import build_campaign
     from sim.scenario import load_scenario
 
     c = build_campaign(load_scenario(BASELINE))
     seen_recapture = 0
     for r in range(6):
-        res = run_replica(c, 11, r)
+        res = run_front_replica(c, 11, r)
         out = Outcomes(res.first_capture_day[None, :], res.first_recapture_day[None, :],
                        res.last_capture_day[None, :], np.zeros(c.n_towns),
                        c.theatre.initial_control, c.theatre.area_km2, c.n_days)
@@ -177,12 +177,12 @@ def test_score_of_an_incomplete_run_directory_is_a_clear_error(tmp_path: Path,
 
 
 def test_batch_core_records_the_first_recapture_day() -> None:
-    from sim.engines.batch import run_batch
+    from sim.engines.batch import run_front_batch
     from sim.run import build_campaign
     from sim.scenario import load_scenario
 
     c = build_campaign(load_scenario(BASELINE))
-    chunk = next(run_batch(c, 5, 512))
+    chunk = next(run_front_batch(c, 5, 512))
     rec, n_rec = chunk.first_recapture_day, chunk.n_recaptures
     first, last = chunk.first_capture_day, chunk.last_capture_day
     assert ((rec >= 0) == (n_rec > 0)).all() and (n_rec > 0).any()

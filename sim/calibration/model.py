@@ -2,7 +2,7 @@
 scenario with calibrated values set, run on the front batch core.
 
 :class:`CampaignFactory` compiles the scenario once (theatre, forces, front orders, modifiers,
-period) and then makes a :class:`~sim.model.front_campaign.FrontCampaign` per parameter point in
+period) and then makes a :class:`~sim.model.campaign.FrontCampaign` per parameter point in
 a couple of milliseconds. :func:`simulate` runs fixed parameters; :func:`simulate_predictive`
 runs the posterior predictive (each of ``K`` parameter draws with its own seed and ``R``
 replicas), which is what every score of the fit is computed on.
@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 
 from sim.calibration import space
 from sim.calibration.objective import Simulated, collect
-from sim.engines.front_batch import FrontChunk, run_front_batch
-from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
-from sim.model.front_params import FrontParams
+from sim.engines.batch import FrontChunk, run_front_batch
+from sim.model.campaign import FrontCampaign, make_front_campaign
+from sim.model.params import FrontParams
 from sim.run import build_campaign
 from sim.scenario import Scenario
 
@@ -28,14 +28,14 @@ class CampaignFactory:
     """Front campaigns of ``scenario`` with calibrated values set."""
 
     def __init__(self, scenario: Scenario) -> None:
-        # Until the first model is removed, build_campaign returns its campaign; only the
-        # theatre, forces, modifiers and period are taken from it. When build_campaign returns
-        # the FrontCampaign, take its params as the base instead of FrontParams().
+        # build_campaign applies the scenario's params, modifiers, period and force overrides;
+        # the calibrated values are set on top of those (its posterior, if any, is not used:
+        # the calibration draws its own parameters)
         c = build_campaign(scenario)
         self.theatre, self.forces = c.theatre, c.forces
         self.modifiers, self.start, self.end = tuple(c.modifiers), c.start, c.end
-        self.base_params = FrontParams()
-        self.orders = load_front_orders(c.theatre, c.forces)
+        self.base_params: FrontParams = c.params
+        self.orders = c.orders
 
     def __call__(self, values: Mapping[str, float]) -> FrontCampaign:
         params, mods = space.split(values)

@@ -1,7 +1,7 @@
 """The calibrated parameters of the moving-front model: names, priors and the unit cube.
 
-A dimension is either a free field of :class:`~sim.model.front_params.FrontParams` (named by the
-field, e.g. ``speed_scale``; prior :data:`~sim.model.front_params.PRIORS`, reasons in
+A dimension is either a free field of :class:`~sim.model.params.FrontParams` (named by the
+field, e.g. ``speed_scale``; prior :data:`~sim.model.params.PRIORS`, reasons in
 docs/MODEL.md) or a modifier strength (``modifiers.<modifier name>.<parameter>``; prior and
 reason below). These are the column names of ``posterior_samples.csv``.
 
@@ -23,8 +23,8 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from sim.model.front_params import PRIORS, Prior, bounds
 from sim.model.modifiers import KIND_PARAM_RANGES, Modifier
+from sim.model.params import PRIORS, Prior, bounds
 
 
 @dataclass(frozen=True)

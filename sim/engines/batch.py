@@ -1,532 +1,403 @@
-"""The vectorised Monte Carlo core: many replicas of one :class:`Campaign` as numpy arrays.
+"""The vectorised core of the moving-front model: many replicas of a :class:`FrontCampaign`.
 
-It follows the daily order of operations of :mod:`sim.engines.des` (docs/MODEL.md, "One day"):
-for day ``d``: calendar -> reinforcements -> recovery and Turkish fire -> counterattacks on the
-state at 00:00 -> formations in index order, each acting from the time it is ready until the end
-of the day -> end-of-day record. Time advances in steps of one day; within a day each formation
-has at most one assault event (consolidation, rest and redeployment all last >= 1 day), whose
-time inside the day is drawn exactly, so formations' clocks stay continuous. Every change of
-control is stamped with its time, and a decision taken at time ``x`` sees control as of ``x``.
-What the step approximates is the order of *interacting* events within a day (docs/MODEL.md).
+Daily order of operations (docs/MODEL.md, "The moving-front model", "One day"), for day ``d``:
 
-Work is kept on the frontier: counterattack candidates come from a ring of the last few days'
-captures, territory and held counts are updated from the day's changes, and only towns that can
-change hands (those the opposition held at the start) draw counterattack numbers.
+1. record control and progress at 00:00;
+2. calendar: orders in force (with each replica's start delays), strike orders, pause;
+3. reinforcements dated ``d``;
+4. group recovery, Turkish retaliation, Spring Shield drone attrition (by yesterday's effort share
+   inside the footprint);
+5. frontier, opposition frontier and pockets, on the 00:00 state;
+6. effort: each active group's and strike group's softmax over its frontier;
+7. rates: government advance on the frontier, mop-up of pockets, strike-group advance;
+8. advance: progress grows one day; towns whose progress reaches their depth change hands at the
+   crossing time;
+9. consequences: sector cohesion (recovery, then loss for today's lost ground), attackers' losses;
+10. record control, captures, recaptures and area with partial progress.
 
-Randomness: replicas come in fixed blocks of :data:`BLOCK` replicas; block ``b`` is
-``SeedSequence(seed).spawn`` child ``b`` and has one stream per decision site. Every site draws a
-full ``(BLOCK, width)`` array every day whatever the state, so (i) results do not depend on how
-blocks are grouped into chunks, (ii) replica ``i`` of an N-replica run equals replica ``i`` of any
-larger run, and (iii) two scenarios differing by one lever share every draw (common random numbers).
+Every decision is taken on the 00:00 state, so the core computes the model exactly (no step
+approximation, unlike the first model's core). Work is on whole ``(replicas, towns)`` arrays; the
+only Python loops are over days, groups and strike groups.
+
+Randomness: replicas come in fixed blocks of :data:`~sim.engines.chunk.BLOCK`; block ``b`` is
+``SeedSequence(seed).spawn`` child ``b`` with one stream per decision site (:data:`SITES`). Each
+site draws its full array whatever the state (once, or once a day), so results do not depend on
+chunking, replica ``i`` is the same in any run that contains it, and two campaigns that differ by
+one lever share every draw (common random numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
+from sim.engines.chunk import BLOCK, BatchChunk
+from sim.engines.knobs import Knobs
 from sim.engines.streams import stream
-from sim.model import rates
-from sim.model.campaign import NEVER, Campaign
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign
+from sim.model.posterior import Posterior
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
-#: Replicas per random-number block (the unit of seeding; chunks are whole blocks).
-BLOCK = 512
+#: Decision sites of the front model, each with its own stream.
+SITES = ("front/sector_strength", "front/strike_strength", "front/order_delay",
+         "front/order_effort", "front/speed_noise")
 
-Idx = NDArray[np.intp]
+F64 = NDArray[np.float64]
 
 
 @dataclass
-class BatchChunk:
-    """Outputs for replicas ``start .. start + n - 1``."""
+class FrontChunk(BatchChunk):
+    """:class:`BatchChunk` plus, if asked for, the control of every town day by day."""
 
-    start: int
-    first_capture_day: NDArray[np.int16]
-    """``(n, n_towns)`` day of first government capture, ``-1`` if never."""
-    last_capture_day: NDArray[np.int16]
-    """``(n, n_towns)`` day of the government's last capture (its retaking after a recapture, if
-    any); ``-1`` if never."""
-    n_recaptures: NDArray[np.int16]
-    final_control: NDArray[np.int8]
-    gov_area_km2: NDArray[np.float32]
-    """``(n, n_days + 1)``: government-held area at the start (column 0) and end of each day."""
-    held_count: NDArray[np.int32]
-    """``(n_days + 1, n_towns)``: number of replicas in which the government holds the town."""
-    watch_day: NDArray[np.int16]
-    """``(n, n_watch)``: first day at whose end the government holds every town of watched set
-    ``j`` (``-1`` if never); see :func:`run_chunk`'s ``watch``."""
-    group_area_km2: NDArray[np.float32]
-    """``(n, n_groups, n_days + 1)``: government-held area within each town group (e.g. the
-    towns of Idlib governorate); see :func:`run_chunk`'s ``area_groups``."""
-    first_recapture_day: NDArray[np.int16]
-    """``(n, n_towns)`` day of the opposition's first recapture, ``-1`` if never."""
+    control_by_day: NDArray[np.int8] | None = None
+    """``(n, n_days + 1, n_towns)`` control at the start and the end of each day, if asked for
+    (``record_control``; for tests and the engine-equivalence checks)."""
 
 
 class _Draws:
-    """Per-site block streams: each site draws a whole ``(BLOCK, width)`` array per day.
+    """Block streams per site; one-off arrays drawn at construction, noise drawn per day."""
 
-    Sites of width 1 are drawn for all days at once: ``random((days, BLOCK))`` is the same
-    sequence as ``days`` successive ``random((BLOCK, 1))`` calls, so nothing changes but speed.
-    """
-
-    def __init__(self, seed: int, blocks: range, sites: dict[str, int], n: int,
-                 days: int) -> None:
+    def __init__(self, c: FrontCampaign, seed: int, blocks: range, n: int) -> None:
         self.n = n
-        self.gens = {name: [stream(seed, b, name) for b in blocks] for name in sites}
-        self.width = sites
-        self.ahead = {
-            name: np.concatenate([g.random((days, BLOCK), dtype=np.float32) for g in gens],
-                                 axis=1)[:, :n, None]
-            for name, gens in self.gens.items() if sites[name] == 1
-        }
+        self.gens = {s: [stream(seed, b, s) for b in blocks] for s in SITES}
+        n_sec, n_strike = len(c.forces.sectors), c.n_strike
+        self.sector_u = self._once("front/sector_strength", n_sec, normal=False)
+        self.strike_u = self._once("front/strike_strength", n_strike, normal=False)
+        col = c.order_draw_col  # stable per order: added orders shift no other order's draws
+        self.delay_u = self._once("front/order_delay", c.n_order_draws, normal=False)[:, col]
+        self.effort_z = self._once("front/order_effort", c.n_order_draws, normal=True)[:, col]
+        self.width = c.n_towns
 
-    def day(self, d: int) -> dict[str, NDArray[np.float32]]:
-        out = {name: arr[d] for name, arr in self.ahead.items()}
-        for name, gens in self.gens.items():
-            if name not in self.ahead:
-                parts = [g.random((BLOCK, self.width[name]), dtype=np.float32) for g in gens]
-                out[name] = (parts[0] if len(parts) == 1 else np.concatenate(parts))[:self.n]
+    def _once(self, site: str, width: int, normal: bool) -> F64:
+        parts = [g.standard_normal((BLOCK, width)) if normal else g.random((BLOCK, width))
+                 for g in self.gens[site]]
+        return np.concatenate(parts)[:self.n]
+
+    def noise_u(self) -> NDArray[np.float32]:
+        """Today's uniforms of the speed noise, one per replica and town. They are turned into
+        normals only where used (:func:`_normal`): uniform draws are several times cheaper."""
+        parts = [g.random((BLOCK, self.width), dtype=np.float32)
+                 for g in self.gens["front/speed_noise"]]
+        return np.concatenate(parts)[:self.n]
+
+
+def _normal(u: NDArray[np.float32]) -> F64:
+    """Standard normal quantile of float32 uniforms on ``[0, 1)`` in steps of 2**-24, taken at
+    the midpoint of each step so that it is always finite."""
+    return np.asarray(ndtri(u.astype(np.float64) + 2.0 ** -25))
+
+
+class _Graph:
+    """Static graph arrays. Neighbour tests run on masks packed eight replicas to a byte
+    (``np.packbits`` along the replica axis), so a test over all neighbours of all towns costs a
+    gather of ``(n/8, towns, degree)`` bytes."""
+
+    def __init__(self, c: FrontCampaign) -> None:
+        T = c.n_towns
+        nbr = c.theatre.neighbours.astype(np.intp)
+        self.nbr_valid = nbr >= 0
+        self.nbr = np.where(self.nbr_valid, nbr, 0)
+        self.nbr_pad = np.where(self.nbr_valid, nbr, T)  # column T of a packed mask is all zero
+        self.dist = c.theatre.distance_km
+
+    @staticmethod
+    def pack(mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
+        """Bit ``i`` of byte ``(r, t)`` is ``mask[8r + i, t]``; one zero column is appended.
+        (Shifts of eight strided slices: several times faster than ``np.packbits(axis=0)``.)"""
+        n, T = mask.shape
+        m = np.zeros((-(-n // 8) * 8, T + 1), dtype=np.uint8)
+        m[:n, :T] = mask
+        out = m[0::8].copy()
+        for i in range(1, 8):
+            out |= m[i::8] << i
         return out
 
+    @staticmethod
+    def unpack(pk: NDArray[np.uint8], n: int) -> NDArray[np.bool_]:
+        """Inverse of :meth:`pack` (without the zero column)."""
+        out = np.empty((pk.shape[0] * 8, pk.shape[1] - 1), dtype=bool)
+        for i in range(8):
+            out[i::8] = (pk[:, :-1] >> i) & 1
+        return out[:n]
 
-@dataclass
-class _State:
-    """Arrays over replicas (rows) and towns or formations (columns)."""
+    def _spread(self, pk: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        out = np.zeros_like(pk)  # the padding column stays empty
+        out[:, :-1] = np.bitwise_or.reduce(pk[:, self.nbr_pad], axis=2)
+        return out
 
-    control: NDArray[np.int8]
-    cap_day: NDArray[np.int16]
-    first: NDArray[np.int16]
-    last: NDArray[np.int16]
-    n_rec: NDArray[np.int16]
-    first_rec: NDArray[np.int16]
-    nominal: NDArray[np.float64]
-    strength: NDArray[np.float64]
-    sec_nom: NDArray[np.float64]
-    sector: NDArray[np.float64]
-    pos: Idx
-    prev: Idx
-    target: Idx
-    ready: NDArray[np.float64]
-    order_cur: NDArray[np.int32]
-    obj_idx: NDArray[np.int32]
-    control0: NDArray[np.int8] = field(init=False)
-    """Control at 00:00 of the current day."""
-    t_first: NDArray[np.float32] = field(init=False)
-    """Time of the first change of control today (``inf`` if none); at most two per day."""
-    t_last: NDArray[np.float32] = field(init=False)
-    opp_nbrs: NDArray[np.int16] = field(init=False)
-    """Number of opposition-held neighbours of each town, kept up to date on every change."""
-    changes: list[tuple[Idx, Idx]] = field(default_factory=list)
+    def any_neighbour(self, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Per replica, does some neighbour of each town satisfy ``mask``?"""
+        return self.unpack(self._spread(self.pack(mask)), mask.shape[0])
 
-    def __post_init__(self) -> None:
-        self.control0 = self.control.copy()
-        self.t_first = np.full(self.control.shape, np.inf, dtype=np.float32)
-        self.t_last = np.full(self.control.shape, np.inf, dtype=np.float32)
-
-    def count_neighbours(self, nbr: Idx, nbr_valid: NDArray[np.bool_]) -> None:
-        """Initialise :attr:`opp_nbrs` (every replica starts from the same control)."""
-        opp = (self.control[0] == OPPOSITION)[nbr] & nbr_valid
-        self.opp_nbrs = np.repeat(opp.sum(axis=1).astype(np.int16)[None, :],
-                                  self.control.shape[0], axis=0)
-
-    def set_control(self, r: Idx, t: Idx, value: int, when: NDArray[np.float64],
-                    g: _Geo, unique_rows: bool = False) -> None:
-        """Set control of ``(r, t)`` pairs at time ``when``. With ``unique_rows`` (one town per
-        replica) every (replica, neighbour) pair is distinct and a plain fancy-index update is
-        safe; otherwise repeated pairs need ``np.add.at``."""
-        step = np.int16(1 if value == OPPOSITION else -1)
-        nb, ok = g.nbr[t], g.nbr_valid[t]
-        rows = np.broadcast_to(r[:, None], nb.shape)
-        if unique_rows:
-            self.opp_nbrs[rows[ok], nb[ok]] += step
-        else:
-            np.add.at(self.opp_nbrs, (rows[ok], nb[ok]), step)
-        self.control[r, t] = value
-        w = when.astype(np.float32)
-        self.t_first[r, t] = np.minimum(self.t_first[r, t], w)
-        self.t_last[r, t] = w
-        self.changes.append((r, t))
-
-    def seen(self, r: Idx, towns: Idx, at: NDArray[np.float64], day: int) -> NDArray[np.int8]:
-        """Control of ``towns`` (shape ``(m,)`` or ``(m, w)``) in rows ``r`` as of time ``at``
-        (within day ``day``).
-
-        A town changes at most twice a day (retaken by a counterattack, then captured again), so
-        between its first and last change it holds the opposite of its value at 00:00."""
-        rr, aa = (r, at) if towns.ndim == 1 else (r[:, None], at[:, None])
-        c0 = self.control0[rr, towns]
-        late = np.flatnonzero(at > day)  # decisions at 00:00 see the control at 00:00
-        if not len(late):
-            return c0
-        rl, tl = rr[late], towns[late]
-        al = aa[late]
-        before = self.t_first[rl, tl] > al
-        if before.all():
-            return c0
-        after = self.t_last[rl, tl] <= al
-        c0[late] = np.where(before, c0[late],
-                            np.where(after, self.control[rl, tl], 1 - c0[late]))
-        return c0
+    def reach(self, inside: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Towns of ``inside`` connected through ``inside`` to a town of ``seeds & inside``."""
+        ins = self.pack(inside)
+        r = self.pack(seeds & inside)
+        while True:
+            grown = ins & (r | self._spread(r))
+            if np.array_equal(grown, r):
+                return self.unpack(r, inside.shape[0])
+            r = grown
 
 
-def _sites(c: Campaign, contestable: int) -> dict[str, int]:
-    sites = {"counterattack": contestable}
-    for f in c.forces.formations:
-        sites[f"assault_time/{f}"] = 1
-        sites[f"assault_outcome/{f}"] = 1
-    return sites
+class _Segments:
+    """Entries ``(rows[i], towns[i])`` sorted by row: per-row reductions with ``reduceat``."""
+
+    def __init__(self, rows: NDArray[np.intp]) -> None:
+        brk = np.r_[True, rows[1:] != rows[:-1]] if len(rows) else np.zeros(0, bool)
+        self.starts = np.flatnonzero(brk)
+        self.seg = np.cumsum(brk) - 1
+
+    def softmax(self, dist_km: F64, length_km: Any) -> F64:
+        """:func:`rates.effort_weights` over each row's entries (``inf`` = excluded)."""
+        if not len(dist_km):
+            return dist_km
+        best = np.minimum.reduceat(dist_km, self.starts)[self.seg]
+        fin = np.isfinite(dist_km)
+        w = np.where(fin, np.exp(-(dist_km - np.where(np.isfinite(best), best, 0.0))
+                                 / length_km), 0.0)
+        tot = np.add.reduceat(w, self.starts)[self.seg]
+        return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
 
 
-def run_chunk(c: Campaign, seed: int, start: int, n: int,
+def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
               watch: Sequence[Sequence[int]] = (),
-              area_groups: Sequence[NDArray[np.bool_]] = ()) -> BatchChunk:
+              area_groups: Sequence[NDArray[np.bool_]] = (),
+              record_control: bool = False, posterior: Posterior | None = None) -> FrontChunk:
     """Simulate replicas ``start .. start + n - 1``; ``start`` must be a multiple of BLOCK.
 
-    ``watch`` lists sets of towns whose joint capture date is wanted (e.g. the whole M5);
-    ``area_groups`` lists town masks whose government-held area is wanted day by day."""
+    ``watch`` lists sets of towns whose joint capture day is wanted; ``area_groups`` lists town
+    masks whose government-held area (with partial progress) is wanted day by day;
+    ``record_control`` keeps the control of every town at the end of every day. With a
+    ``posterior``, replica ``i`` runs with the parameters of its sample row
+    (:meth:`Posterior.rows`); every other draw is unchanged."""
     if start % BLOCK:
         raise ValueError(f"chunk start {start} is not a multiple of BLOCK={BLOCK}")
-    th, f, p, eff = c.theatre, c.forces, c.params, c.effects
-    T, K, D = c.n_towns, f.n_formations, c.n_days
-    # Only towns the opposition held at the start can change hands.
-    contestable = np.flatnonzero(th.initial_control == OPPOSITION)
-    col_of = np.full(T, -1, dtype=np.intp)
-    col_of[contestable] = np.arange(len(contestable))
+    p, f, th = c.params, c.forces, c.theatre
+    T, K, D, S = c.n_towns, f.n_formations, c.n_days, len(f.sectors)
     blocks = range(start // BLOCK, (start + n + BLOCK - 1) // BLOCK)
-    draws = _Draws(seed, blocks, _sites(c, len(contestable)), n, D)
-    g = _Geo(c)
-    rep = lambda a, dtype: np.repeat(np.asarray(a)[None, :], n, axis=0).astype(dtype)  # noqa: E731
-    s = _State(
-        control=rep(th.initial_control, np.int8),
-        cap_day=np.full((n, T), -NEVER, dtype=np.int16),
-        first=np.full((n, T), -1, dtype=np.int16),
-        last=np.full((n, T), -1, dtype=np.int16),
-        n_rec=np.zeros((n, T), dtype=np.int16),
-        first_rec=np.full((n, T), -1, dtype=np.int16),
-        nominal=rep(f.nominal_k, np.float64),
-        strength=rep(f.nominal_k, np.float64),
-        sec_nom=rep(f.sector_nominal_k, np.float64),
-        sector=rep(f.sector_nominal_k, np.float64),
-        pos=rep(f.start_node, np.intp),
-        prev=rep(f.start_node, np.intp),
-        target=np.full((n, K), -1, dtype=np.intp),
-        ready=np.zeros((n, K)),
-        order_cur=np.full((n, K), -1, dtype=np.int32),
-        obj_idx=np.zeros((n, K), dtype=np.int32),
-    )
-    s.count_neighbours(g.nbr, g.nbr_valid)
-    area = th.area_km2.astype(np.float32)
+    kn = Knobs(c, posterior, seed, start, n)
+    u = _Draws(c, seed, blocks, n)
+    g = _Graph(c)
+    rows = np.arange(n)
+    area, sec, depth = th.area_km2, c.sector_of, c.depth_km
+    lost_w = area / c.area0[sec]  # a town's share of its sector's 18 Dec area
+
+    control = np.repeat(th.initial_control.astype(np.int8)[None, :], n, axis=0)
+    progress = np.zeros((n, T))
+    first = np.full((n, T), -1, dtype=np.int16)
+    last = np.full((n, T), -1, dtype=np.int16)
+    first_rec = np.full((n, T), -1, dtype=np.int16)
+    n_rec = np.zeros((n, T), dtype=np.int16)
+    nominal = np.repeat(f.nominal_k[None, :], n, axis=0).astype(float)
+    strength = nominal.copy()
+    sector = f.sector_nominal_k[None, :] * (
+        1.0 + p.sector_strength_spread * (2.0 * u.sector_u - 1.0))
+    cohesion = np.ones_like(sector)
+    o = c.orders
+    strike = o.strike_low_k + (o.strike_high_k - o.strike_low_k) * u.strike_u
+    start_day = c.order_day[None, :] + np.floor(u.delay_u * (p.start_delay_max_days + 1.0))
+    effort_mult = fr.lognormal_mult(u.effort_z, kn.of("effort_sigma"))
+    fp_share = np.zeros((n, K))
+    orders_of = [np.flatnonzero(c.order_k == k) for k in range(K)]
+    orders_of = [ix[np.argsort(c.order_day[ix], kind="stable")] for ix in orders_of]
+
+    masks = [np.asarray(m, dtype=float) * area for m in area_groups]
+    gov_now = (control == GOVERNMENT).astype(float)
+    area_now = gov_now @ area
+    grp_now = np.stack([gov_now @ m for m in masks], axis=1) if masks else np.zeros((n, 0))
     gov_area = np.zeros((n, D + 1), dtype=np.float32)
+    grp = np.zeros((n, len(masks), D + 1), dtype=np.float32)
     held = np.zeros((D + 1, T), dtype=np.int32)
-    gov_area[:, 0] = (s.control == GOVERNMENT) @ area
-    group_area = [area * np.asarray(m, dtype=np.float32) for m in area_groups]
-    grp = np.zeros((n, len(group_area), D + 1), dtype=np.float32)
-    for j, ga in enumerate(group_area):
-        grp[:, j, 0] = (s.control == GOVERNMENT) @ ga
-    held[0] = (s.control == GOVERNMENT).sum(axis=0)
+    gov_area[:, 0], grp[:, :, 0], held[0] = area_now, grp_now, gov_now.sum(axis=0)
     watched = [np.asarray(w, dtype=np.intp) for w in watch]
     watch_day = np.full((n, len(watched)), -1, dtype=np.int16)
-    # exposure ring: (rows, towns, capture day) of captures that may still be counterattacked
-    ring = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.int64))
+    history = np.zeros((n, D + 1, T), dtype=np.int8) if record_control else None
+    if history is not None:
+        history[:, 0] = control
 
     for d in range(D):
-        u = draws.day(d)
-        # 3-4. reinforcements, then recovery and Turkish fire
-        for day, side, idx, amount in f.reinforcements:
+        z = u.noise_u()  # drawn every day whatever the state (common random numbers)
+        # 1-3. state at 00:00, calendar, reinforcements
+        gov0 = control == GOVERNMENT
+        opp0 = ~gov0
+        pause = bool(c.pause[d])
+        for day, side, idx, amount in c.reinforcements:
             if day == d:
-                nom, cur = (s.nominal, s.strength) if side == "government" else (s.sec_nom,
-                                                                                  s.sector)
-                nom[:, idx] += amount
-                cur[:, idx] += amount
-        s.strength = rates.attrit(rates.recover(s.strength, s.nominal, p), eff.attrition_frac[d])
-        s.sector = rates.recover(s.sector, s.sec_nom, p)
-
-        # 5. counterattacks on the state at 00:00 of day d
-        ring = _counterattacks(c, d, s, g, u["counterattack"], col_of, ring)
-
-        # 6. formations, in index order
+                if side == "government":
+                    nominal[:, idx] += amount
+                    strength[:, idx] += amount
+                else:
+                    sector[:, idx] += amount
+        # 4. recovery and Turkish fire
+        strength = (np.minimum(nominal, strength + p.recovery_per_day_frac * nominal)
+                    * (1.0 - kn.day("retaliation", d)) * (1.0 - kn.day("fp_drone", d) * fp_share))
+        # 5. frontier and pockets (entries of the government's advance)
+        frontier = opp0 & g.any_neighbour(gov0)
+        pocket = opp0 & ~g.reach(opp0, c.rear[None, :]) if not pause else np.zeros_like(opp0)
+        rg, tg = np.nonzero(frontier | pocket)
+        on_front = frontier[rg, tg]
+        seg = _Segments(rg)
+        # 6. effort of the government groups
+        e_g = np.zeros(len(rg))
+        attacking = np.zeros((n, K), dtype=bool)
+        fp_share = np.zeros((n, K))
+        fp_e = kn.in_fp(d, rg, tg)
+        length = kn.of("effort_length_km", rg)
         for k in range(K):
-            _formation_day(c, d, k, u, s, g)
-
-        # end of day: net changes update the records; today's captures join the ring
-        if s.changes:
-            r = np.concatenate([x[0] for x in s.changes])
-            t = np.concatenate([x[1] for x in s.changes])
-            key = np.unique(r * T + t)
-            r, t = key // T, key % T
-            delta = s.control[r, t].astype(np.int32) - s.control0[r, t]
-            s.control0[r, t] = s.control[r, t]
-            s.t_first[r, t] = np.inf
-            s.t_last[r, t] = np.inf
-            s.changes.clear()
-            cap = (s.control[r, t] == GOVERNMENT) & (s.cap_day[r, t] == d)
-            ring = (np.concatenate([ring[0], r[cap]]), np.concatenate([ring[1], t[cap]]),
-                    np.concatenate([ring[2], np.full(int(cap.sum()), d)]))
-        else:
-            delta = np.zeros(0, dtype=np.int32)
-            r = t = np.zeros(0, dtype=np.intp)
-        gov_area[:, d + 1] = gov_area[:, d]
-        np.add.at(gov_area[:, d + 1], r, (delta * area[t]).astype(np.float32))
-        for j, ga in enumerate(group_area):
-            grp[:, j, d + 1] = grp[:, j, d]
-            np.add.at(grp[:, j, d + 1], r, (delta * ga[t]).astype(np.float32))
-        held[d + 1] = held[d] + np.bincount(t, weights=delta, minlength=T).astype(np.int32)
+            if pause and not c.breach[k, d]:
+                continue
+            cur = _order_in_force(orders_of[k], start_day, d, n)
+            obj = _objective(c.order_obj, cur, gov0, rows)
+            act = (obj >= 0) & (strength[:, k] >= p.min_strength_frac * nominal[:, k])
+            ok = act[rg] & on_front
+            if not ok.any():
+                continue
+            w = seg.softmax(np.where(ok, g.dist[np.maximum(obj, 0)[rg], tg], np.inf), length)
+            e_k = strength[:, k] * effort_mult[rows, np.maximum(cur, 0)]
+            e_g += e_k[rg] * w
+            attacking[:, k] = np.bincount(rg, weights=w, minlength=n) > 0
+            fp_share[:, k] = np.bincount(rg, weights=w * fp_e, minlength=n)
+        # 7. rates: government advance, mop-up, strike groups
+        z_g = _normal(z[rg, tg])
+        v_g = np.where(on_front, _gov_speed(c, d, rg, tg, e_g, sector, cohesion, first, z_g, kn),
+                       0.0) + np.where(pocket[rg, tg], kn.of("mopup_km_per_day", rg), 0.0)
+        rq, tq, v_q = _strikes(c, kn, d, g, gov0, opp0, rg, tg, e_g, strike, z, rows) \
+            if not pause else (rg[:0], tg[:0], v_g[:0])
+        # 8. advance
+        r = np.concatenate([rg, rq])
+        t = np.concatenate([tg, tq])
+        v = np.concatenate([v_g, v_q])
+        sign = np.r_[np.ones(len(rg)), -np.ones(len(rq))]  # + government gains, - losses
+        p_old = progress[r, t]
+        falls, _ = fr.crossing(p_old, v, depth[t])
+        falls &= v > 0
+        p_new = np.minimum(p_old + v, depth[t])
+        d_share = sign * (p_new - p_old) / depth[t]
+        progress[r, t] = np.where(falls, 0.0, p_new)
+        rf, tf, took = r[falls], t[falls], sign[falls] > 0
+        control[rf, tf] = np.where(took, GOVERNMENT, OPPOSITION)
+        rc, tc = rf[took], tf[took]
+        first[rc, tc] = np.where(first[rc, tc] < 0, d, first[rc, tc])
+        last[rc, tc] = d
+        ro, to = rf[~took], tf[~took]
+        n_rec[ro, to] += 1
+        first_rec[ro, to] = np.where(first_rec[ro, to] < 0, d, first_rec[ro, to])
+        # 9. consequences: cohesion for today's lost ground, attackers' losses
+        gain = sign > 0
+        lost = np.bincount(r[gain] * S + sec[t[gain]], weights=d_share[gain] * lost_w[t[gain]],
+                           minlength=n * S).reshape(n, S)
+        cohesion = fr.cohesion_step(cohesion, lost, p, kn.of("cohesion_loss"))
+        strength = strength * (1.0 - p.attack_loss_per_day_frac * attacking)
+        # 10. record
+        area_now = area_now + np.bincount(r, weights=d_share * area[t], minlength=n)
+        gov_area[:, d + 1] = area_now
+        for j, m in enumerate(masks):
+            grp_now[:, j] += np.bincount(r, weights=d_share * m[t], minlength=n)
+        grp[:, :, d + 1] = grp_now
+        held[d + 1] = held[d] + np.bincount(tf, weights=np.where(took, 1, -1),
+                                            minlength=T).astype(np.int32)
         for j, towns in enumerate(watched):
-            now_all = (s.control[:, towns] == GOVERNMENT).all(axis=1) & (watch_day[:, j] < 0)
+            now_all = (control[:, towns] == GOVERNMENT).all(axis=1) & (watch_day[:, j] < 0)
             watch_day[now_all, j] = d
+        if history is not None:
+            history[:, d + 1] = control
 
-    return BatchChunk(start, s.first, s.last, s.n_rec, s.control, gov_area, held, watch_day,
-                      grp, s.first_rec)
-
-
-@dataclass(frozen=True)
-class _Geo:
-    """Static arrays derived from the campaign once per chunk."""
-
-    nbr: Idx
-    nbr_valid: NDArray[np.bool_]
-    dist: NDArray[np.float64]
-    sec_of: Idx
-    towns0: NDArray[np.float64]
-    by_dist: Idx
-    """``by_dist[o]``: towns in order of distance to ``o`` (ties: lower index first)."""
-
-    def __init__(self, c: Campaign) -> None:
-        nbr = c.theatre.neighbours.astype(np.intp)
-        set_ = object.__setattr__
-        set_(self, "nbr_valid", nbr >= 0)
-        set_(self, "nbr", np.where(nbr >= 0, nbr, 0))
-        set_(self, "dist", c.theatre.distance_km)
-        set_(self, "sec_of", c.forces.town_sector.astype(np.intp))
-        set_(self, "towns0", c.forces.sector_towns0.astype(np.float64))
-        set_(self, "by_dist", np.argsort(c.theatre.distance_km, axis=1, kind="stable"))
+    return FrontChunk(start, first, last, n_rec, control, gov_area, held, watch_day, grp,
+                      first_rec, history)
 
 
-def _counterattacks(c: Campaign, d: int, s: _State, g: _Geo, u: NDArray[np.float32],
-                    col_of: Idx, ring: tuple[Idx, Idx, NDArray[np.int64]]
-                    ) -> tuple[Idx, Idx, NDArray[np.int64]]:
-    """Exposed towns (captured 1..window days ago, still held, next to the opposition at 00:00)
-    may be retaken within the day; formations standing in a retaken town are displaced.
-
-    Returns the ring of captures that can still be exposed later: an entry leaves it for good
-    once it is too old, the town is lost, or a later capture supersedes it."""
-    p, eff = c.params, c.effects
-    ri, ti, day = ring
-    keep = ((s.control[ri, ti] == GOVERNMENT) & (s.cap_day[ri, ti] == day)
-            & (d - day <= p.counterattack_window_days))
-    ri, ti, day = ri[keep], ti[keep], day[keep]
-    ring = (ri, ti, day)
-    age = d - day
-    adj = s.opp_nbrs[ri, ti] > 0
-    ri, ti, age = ri[adj], ti[adj], age[adj]
-    if not len(ri):
-        return ring
-    stand = np.zeros(s.control.shape, dtype=bool)  # towns where some formation stands
-    for k in range(c.forces.n_formations):
-        stand[np.arange(len(stand)), s.pos[:, k]] = True
-    garrison = stand[ri, ti]
-    sec = g.sec_of[ti]
-    hz = rates.counterattack_hazard(age, s.sector[ri, sec] / s.sec_nom[ri, sec],
-                                    eff.counterattack_factor[d], garrison, p)
-    rings, offset = rates.event_within(u[ri, col_of[ti]], hz, 1.0)
-    ri, ti, when = ri[rings], ti[rings], d + offset[rings]
-    if not len(ri):
-        return ring
-    s.set_control(ri, ti, OPPOSITION, when, g)
-    s.n_rec[ri, ti] += 1
-    s.first_rec[ri, ti] = np.where(s.first_rec[ri, ti] < 0, d, s.first_rec[ri, ti])
-    for k in range(c.forces.n_formations):
-        hit = s.pos[ri, k] == ti
-        if hit.any():
-            r = ri[hit]
-            s.pos[r, k] = _retreat(s, g, r, ti[hit], s.prev[r, k])
-            s.strength[r, k] = rates.attrit(s.strength[r, k], p.counterattack_unit_loss_frac)
-            s.target[r, k] = -1
-            s.ready[r, k] = when[hit] + p.rest_days
-    return ring
+def _order_in_force(ix: NDArray[np.intp], start_day: NDArray[Any], d: int,
+                    n: int) -> NDArray[np.intp]:
+    """Per replica, the latest order of ``ix`` (sorted by date) in force on day ``d``."""
+    cur = np.full(n, -1, dtype=np.intp)
+    for o in ix:
+        cur = np.where(start_day[:, o] <= d, o, cur)
+    return cur
 
 
-def _formation_day(c: Campaign, d: int, k: int, u: dict[str, NDArray[np.float32]], s: _State,
-                   g: _Geo) -> None:
-    """One formation's day, for every replica at once (mutates ``s``)."""
-    p, eff, f = c.params, c.effects, c.forces
-    name = f.formations[k]
-    oid = int(c.order_id[k, d])
-    if oid < 0:
-        return
-    # an assault whose target fell before 00:00, or that a post now protects, is dropped: the
-    # formation retargets at once
-    tk = s.target[:, k]
-    has = np.flatnonzero(tk >= 0)
-    t0 = tk[has]
-    lost = (s.control0[has, t0] != OPPOSITION) | (c.post_block_day[t0] <= d)
-    s.target[has[lost], k] = -1
-    ra = np.flatnonzero(s.ready[:, k] < d + 1)  # formations free to act at some time today
-    if not len(ra):
-        return
-    now = np.maximum(s.ready[ra, k], d)
-
-    # objectives: a new order restarts the list and drops the assault in hand; objectives held
-    # already, or protected by a post, are passed
-    new = s.order_cur[ra, k] != oid
-    s.order_cur[ra[new], k] = oid
-    s.obj_idx[ra[new], k] = 0
-    s.target[ra[new], k] = -1
-    objs = c.order_objectives[oid]
-    width = int((objs >= 0).sum())
-    for _ in range(width):
-        i = s.obj_idx[ra, k]
-        cur = objs[np.minimum(i, width - 1)]
-        done = (i < width) & ((s.seen(ra, cur, now, d) == GOVERNMENT)
-                              | (c.post_block_day[cur] <= d))
-        if not done.any():
-            break
-        s.obj_idx[ra[done], k] += 1
-    i = s.obj_idx[ra, k]
-    has_obj = i < width
-    obj = objs[np.minimum(i, width - 1)]
-    strong = s.strength[ra, k] >= p.min_assault_strength_frac * s.nominal[ra, k]
-    free = np.ones(len(ra), dtype=bool)
-
-    # a new order: first move through government ground to the frontier town nearest the
-    # objective, if that is nearer than where the formation stands
-    fresh = np.flatnonzero(new & has_obj)
-    if len(fresh):
-        moved = _redeploy(c, d, k, ra[fresh], obj[fresh], now[fresh], s, g,
-                          only_if_nearer=True)
-        free[fresh[moved]] = False
-    # idle formations (no objective left, or too weak) wait for the next day
-    idle = free & ~(has_obj & strong)
-    s.target[ra[idle], k] = -1
-    s.ready[ra[idle], k] = d + 1
-    able = free & ~idle
-
-    # choose targets for able formations without one: the valid neighbour nearest the objective
-    choose = np.flatnonzero(able & (s.target[ra, k] < 0))
-    if len(choose):
-        r = ra[choose]
-        pos = s.pos[r, k]
-        cand = g.nbr[pos]
-        ok = (g.nbr_valid[pos] & (s.seen(r, cand, now[choose], d) == OPPOSITION)
-              & (c.post_block_day[cand] > d))
-        score = np.where(ok, g.dist[cand, obj[choose, None]], np.inf)
-        best = np.lexsort((cand, score), axis=1)[:, 0]  # ties: lowest town index, as in SimPy
-        found = ok.any(axis=1)
-        s.target[r[found], k] = cand[np.arange(len(r)), best][found]
-        # no target next to the formation: redeploy to the best frontier town, or wait a day
-        nf = choose[~found]
-        if len(nf):
-            moved = _redeploy(c, d, k, ra[nf], obj[nf], now[nf], s, g)
-            s.ready[ra[nf[~moved]], k] = d + 1
-
-    # assaults
-    go = np.flatnonzero(able & (s.target[ra, k] >= 0))
-    if not len(go):
-        return
-    r = ra[go]
-    t = s.target[r, k]
-    sec = g.sec_of[t]
-    attack = rates.attack_power(s.strength[r, k], eff.air_sorties[d], eff.air_factor[d], p)
-    defence = rates.defence_power(s.sector[r, sec] / g.towns0[sec], c.town_def[t],
-                                  eff.defence_factor[d])
-    lam_c, lam_r = rates.assault_hazards(attack, defence, eff.assault_factor[d], p)
-    start = now[go]
-    rings, offset = rates.event_within(u[f"assault_time/{name}"][r, 0], lam_c + lam_r,
-                                       (d + 1) - start)
-    if not rings.any():
-        return
-    r, t, sec = r[rings], t[rings], sec[rings]
-    when = start[rings] + offset[rings]
-    capture = u[f"assault_outcome/{name}"][r, 0] < rates.capture_share(lam_c[rings], lam_r[rings])
-    void = s.control[r, t] != OPPOSITION  # taken earlier today by a formation with a lower index
-    cap = capture & ~void
-    rc, tc = r[cap], t[cap]
-    s.set_control(rc, tc, GOVERNMENT, when[cap], g, unique_rows=True)
-    s.first[rc, tc] = np.where(s.first[rc, tc] < 0, d, s.first[rc, tc])
-    s.last[rc, tc] = d
-    s.cap_day[rc, tc] = d
-    s.prev[rc, k] = s.pos[rc, k]
-    s.pos[rc, k] = tc
-    s.strength[rc, k] = rates.attrit(s.strength[rc, k], p.capture_loss_frac)
-    s.sector[rc, sec[cap]] = rates.attrit(s.sector[rc, sec[cap]],
-                                          p.defender_loss_per_capture_frac)
-    rep = ~capture & ~void
-    s.strength[r[rep], k] = rates.attrit(s.strength[r[rep], k], p.repulse_loss_frac)
-    s.target[r, k] = -1
-    s.ready[r, k] = when + np.where(rep, p.rest_days, p.consolidate_days)
+def _objective(table: NDArray[np.intp], cur: NDArray[np.intp], held: NDArray[np.bool_],
+               rows: NDArray[np.intp]) -> NDArray[np.intp]:
+    """First objective of order ``cur`` (row of ``table``) not yet ``held``; ``-1`` if none."""
+    objs = table[np.maximum(cur, 0)]
+    valid = (objs >= 0) & (cur[:, None] >= 0)
+    open_ = valid & ~held[rows[:, None], np.maximum(objs, 0)]
+    i = open_.argmax(axis=1)
+    return np.where(open_.any(axis=1), objs[rows, i], -1)
 
 
-def _retreat(s: _State, g: _Geo, r: Idx, t: Idx, prev: Idx) -> Idx:
-    """Where formations displaced from ``t`` go: ``prev`` if government-held, else the
-    government-held town nearest ``t`` (lowest index on ties), as in the SimPy engine."""
-    ok = s.control[r, prev] == GOVERNMENT
-    if ok.all():
-        return prev
-    out = prev.copy()
-    bad = np.flatnonzero(~ok)
-    score = np.where(s.control[r[bad]] == GOVERNMENT, g.dist[t[bad]], np.inf)
-    out[bad] = score.argmin(axis=1)
-    return out
+def _gov_speed(c: FrontCampaign, d: int, r: NDArray[np.intp], t: NDArray[np.intp], e: F64,
+               sector: F64, cohesion: F64, first: NDArray[np.int16], z: F64,
+               kn: Knobs | None = None) -> F64:
+    """Government advance (km/day) on frontier entries ``(r, t)`` with effort ``e``
+    (parameters from ``kn``; default the campaign's)."""
+    kn = kn or Knobs(c, None, 0, 0, 0)
+    p, fp = c.params, kn.in_fp(d, r, t)
+    s = c.sector_of[t]
+    attack = fr.attack_power(e, kn.day("sorties", d, r), kn.day("air_factor", d, r),
+                             kn.day("fp_denial", d, r) * fp, p, kn.of("air_effect", r))
+    defence = fr.sector_defence(sector[r, s], cohesion[r, s], c.towns0[s],
+                                np.where(fp, kn.day("fp_defence", d, r), 1.0))
+    routed = cohesion[r, s] < kn.of("rout_cohesion", r)
+    posture = np.where(routed | (first[r, t] >= 0), p.posture_factor["hasty"],
+                       c.posture_mult[t])
+    return fr.advance_speed(fr.force_ratio(attack, defence), posture, c.terrain_mult[t],
+                            kn.day("ground_factor", d, r),
+                            fr.lognormal_mult(z, kn.of("speed_noise_sigma", r)),
+                            kn.of("speed_scale", r), p)
 
 
-def _redeploy(c: Campaign, d: int, k: int, r: Idx, obj: NDArray[np.int32], now: NDArray[np.float64],
-              s: _State, g: _Geo, only_if_nearer: bool = False) -> NDArray[np.bool_]:
-    """Move formation ``k`` of replicas ``r`` to the government-held town nearest ``obj`` that
-    borders a valid target (as seen at ``now``); returns which moved."""
-    best = _nearest_frontier(c, d, r, obj, now, s, g)
-    pos = s.pos[r, k]
-    ok = (best >= 0) & (best != pos)
-    if only_if_nearer:
-        ok &= g.dist[best, obj] < g.dist[pos, obj]
-    mv = r[ok]
-    s.prev[mv, k] = pos[ok]
-    s.pos[mv, k] = best[ok]
-    s.ready[mv, k] = now[ok] + c.params.redeploy_days
-    return ok
+def _strikes(c: FrontCampaign, kn: Knobs, d: int, g: _Graph, gov0: NDArray[np.bool_],
+             opp0: NDArray[np.bool_], rg: NDArray[np.intp], tg: NDArray[np.intp], e_g: F64,
+             strike: F64, z: NDArray[np.float32], rows: NDArray[np.intp]
+             ) -> tuple[NDArray[np.intp], NDArray[np.intp], F64]:
+    """Entries ``(r, t)`` of government towns under strike today and the opposition's advance
+    on them (km/day)."""
+    p, n = c.params, len(rows)
+    today = [j for j in range(c.n_strike) if c.strike_window[j, 0] <= d < c.strike_window[j, 1]]
+    if not today:
+        return rg[:0], tg[:0], e_g[:0]
+    rq, tq = np.nonzero(gov0 & g.any_neighbour(opp0))
+    seg = _Segments(rq)
+    e_q = np.zeros(len(rq))
+    for j in today:
+        obj = _objective(c.strike_obj, np.full(n, j), opp0, rows)
+        ok = obj[rq] >= 0
+        w = seg.softmax(np.where(ok, g.dist[np.maximum(obj, 0)[rq], tq], np.inf),
+                        kn.of("effort_length_km", rq))
+        e_q += strike[rq, j] * w
+    keep = e_q > 0
+    rq, tq, e_q = rq[keep], tq[keep], e_q[keep]
+    e_dense = np.zeros(gov0.shape)
+    e_dense[rg, tg] = e_g
+    nb = g.nbr[tq]
+    nb_ok = g.nbr_valid[tq] & opp0[rq[:, None], nb]
+    nb_effort = np.where(nb_ok, e_dense[rq[:, None], nb], 0.0).max(axis=1, initial=0.0)
+    fp = kn.in_fp(d, rq, tq)
+    attack = e_q * np.where(fp, kn.day("fp_support", d, rq), 1.0)
+    v = fr.advance_speed(fr.force_ratio(attack, fr.garrison_defence(nb_effort, p)),
+                         c.gov_posture_mult[tq], c.terrain_mult[tq], kn.day("ground_factor", d, rq),
+                         fr.lognormal_mult(_normal(z[rq, tq]), kn.of("speed_noise_sigma", rq)),
+                         kn.of("speed_scale", rq) * kn.of("opp_speed_scale", rq), p)
+    return rq, tq, v
 
 
-def _nearest_frontier(c: Campaign, d: int, r: Idx, obj: NDArray[np.int32],
-                      now: NDArray[np.float64], s: _State, g: _Geo, step: int = 16) -> Idx:
-    """The government-held town nearest ``obj`` with an opposition-held, unprotected neighbour,
-    as seen at ``now`` (``-1`` if none). Towns are scanned in order of distance to ``obj``, a
-    slice at a time, so the search stops near the front instead of visiting every town."""
-    n_towns = g.nbr.shape[0]
-    out = np.full(len(r), -1, dtype=np.intp)
-    todo = np.arange(len(r))
-    for j in range(0, n_towns, step):
-        if not len(todo):
-            break
-        rr = r[todo]
-        towns = g.by_dist[obj[todo], j:j + step]
-        reach = np.isfinite(g.dist[towns, obj[todo, None]])
-        gov = (s.seen(rr, towns, now[todo], d) == GOVERNMENT) & reach
-        # neighbours are checked only where the candidate town itself qualifies
-        pi, pj = np.nonzero(gov)
-        first = np.full(len(todo), step, dtype=np.intp)
-        if len(pi):
-            tt = towns[pi, pj]
-            nb = g.nbr[tt]
-            opp = s.seen(rr[pi], nb, now[todo][pi], d) == OPPOSITION
-            front = (opp & g.nbr_valid[tt] & (c.post_block_day[nb] > d)).any(axis=1)
-            np.minimum.at(first, pi[front], pj[front])
-        hit = first < step
-        out[todo[hit]] = towns[np.flatnonzero(hit), first[hit]]
-        todo = todo[~hit]
-    return out
-
-
-def run_batch(
-    c: Campaign, seed: int, n: int, chunk_blocks: int = 16,
+def run_front_batch(
+    c: FrontCampaign, seed: int, n: int, chunk_blocks: int = 16,
     progress: Callable[[int], None] | None = None, watch: Sequence[Sequence[int]] = (),
-    area_groups: Sequence[NDArray[np.bool_]] = (),
-) -> Iterator[BatchChunk]:
-    """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done."""
+    area_groups: Sequence[NDArray[np.bool_]] = (), posterior: Posterior | None = None,
+) -> Iterator[FrontChunk]:
+    """Yield chunks of ``chunk_blocks * BLOCK`` replicas until ``n`` replicas are done (each
+    replica with its posterior row's parameters if ``posterior`` is given)."""
     size = chunk_blocks * BLOCK
-    for start in range(0, n, size):
-        m = min(size, n - start)
-        yield run_chunk(c, seed, start, m, watch, area_groups)
+    for s in range(0, n, size):
+        m = min(size, n - s)
+        yield run_chunk(c, seed, s, m, watch, area_groups, posterior=posterior)
         if progress is not None:
             progress(m)

@@ -1,346 +1,355 @@
-"""The discrete-event (SimPy) engine: one replica at a time, with a full event log.
+"""The SimPy engine of the moving-front model: one replica at a time, with a full event log.
 
-Daily order of operations (docs/MODEL.md, "One day"): at 00:00 of day ``d`` the ``day_clock``
-process
+The model is a day-step model in both engines (docs/MODEL.md, "The moving-front model", "Time"):
+every decision is taken on the state at 00:00 of day ``d``. Here that order of operations is a
+set of SimPy processes:
 
-1. records the control of every town at the end of day ``d - 1``;
-2. evaluates the calendar: the modifiers' effects for day ``d`` (orders dated ``d`` apply now);
-3. applies reinforcements dated ``d``;
-4. applies one day of recovery, then the day's Turkish fire, to formations and sectors;
-5. opens the day's counterattacks: every exposed town draws its recapture time within the day;
-6. signals ``new_day``, on which formations that were waiting re-evaluate.
+* ``day_clock`` runs the day at 00:00 of ``d``: record (1), calendar (2; a pause that begins
+  today *interrupts* every attacking process), reinforcements (3), recovery and Turkish fire (4),
+  frontier and pockets (5); then it triggers the day's *morning*, on which the units decide;
+* one ``group`` process per government formation and one ``strike`` process per opposition
+  strike order (docs/MODEL.md step 6): each wakes on the mornings of its dated orders, reads its
+  order and objective on the 00:00 state and adds its effort to the frontier; an interrupt by a
+  pause puts it to sleep until the pause ends or its dated breach begins;
+* the clock then computes the rates (7) and starts one ``crossing`` process per town whose
+  progress reaches its depth today (8): it changes hands at its crossing time ``d + offset``;
+* at ``d + 1``, when the day's crossings are done, the clock applies the consequences (9) and
+  records the day (10).
 
-Formations act continuously through the day as their own processes (``formation``): choose a
-target, assault it with the hazards of the current day, capture / are repulsed / continue into the
-next day. Counterattacks that hit a town where a formation stands interrupt that formation.
+Every formula is a call to :mod:`sim.model.rates`; the campaign's arrays come from
+:class:`~sim.model.campaign.FrontCampaign`. Each decision site draws from its own named
+stream (:mod:`sim.engines.streams`) of replica ``r``: ``SeedSequence(seed).spawn`` child ``r``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
+from sim.engines.batch import SITES, FrontChunk
+from sim.engines.state import FrontReplicaResult, FrontState, Topology, watch_day
 from sim.engines.streams import stream
-from sim.model import rates
-from sim.model.campaign import NEVER, Campaign
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign
+from sim.model.posterior import Posterior, campaign_for_row
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
 
 LOG_COLUMNS = ("time", "day", "town", "event", "formation", "side", "modifier")
 
 
-@dataclass
-class ReplicaResult:
-    """Outputs of one replica (plain arrays; see :mod:`sim.results` for the tidy forms)."""
 
-    log: pd.DataFrame
-    control: NDArray[np.int8]
-    """``(n_days + 1, n_towns)``: row 0 is the initial control, row ``d + 1`` the end of day d."""
-    first_capture_day: NDArray[np.int32]
-    """Day of the government's first capture during the run; ``-1`` if never."""
-    last_capture_day: NDArray[np.int32]
-    """Day of the government's last capture (its retaking after a recapture, if any); ``-1``."""
-    first_recapture_day: NDArray[np.int32]
-    """Day of the opposition's first recapture; ``-1`` if never."""
-    strength: NDArray[np.float64]
-    """``(n_days + 1, n_formations)`` formation strength at the end of each day (k fighters)."""
+@dataclass(frozen=True)
+class _Pause:
+    """Interrupt cause: a pause (ceasefire) is in force from today until day ``end``."""
+
+    end: int
 
 
-class _Displaced(Exception):
-    """Interrupt cause: the town the formation stood in was retaken."""
+class FrontDesEngine:
+    """Run one replica of a :class:`FrontCampaign` with SimPy."""
 
-
-@dataclass
-class _State:
-    control: NDArray[np.int8]
-    cap_day: NDArray[np.int32]
-    first_cap: NDArray[np.int32]
-    last_cap: NDArray[np.int32]
-    first_rec: NDArray[np.int32]
-    strength: NDArray[np.float64]
-    nominal: NDArray[np.float64]
-    sector: NDArray[np.float64]
-    sector_nominal: NDArray[np.float64]
-    pos: NDArray[np.int32]
-    prev: NDArray[np.int32]
-    log: list[tuple[float, int, str, str, str, str, str]] = field(default_factory=list)
-
-
-class DesEngine:
-    """Run one replica of a :class:`Campaign` with SimPy."""
-
-    def __init__(self, campaign: Campaign, root_seed: int, replica: int) -> None:
+    def __init__(self, campaign: FrontCampaign, seed: int, replica: int,
+                 topo: Topology | None = None) -> None:
         self.c = campaign
-        self.seed = root_seed
-        self.replica = replica
         self.env = simpy.Environment()
+        self.rng = {s: stream(seed, replica, s) for s in SITES}
+        self.topo = topo or Topology.of(campaign)
+        self.s = FrontState.initial(campaign, self.rng)
         self.today = 0
-        self.new_day: simpy.Event = self.env.event()
-        self.procs: list[simpy.Process] = []
-        self.encircled: set[int] = set()
-        self.obj_idx = np.zeros(campaign.forces.n_formations, dtype=np.int32)
-        self.current_order = np.full(campaign.forces.n_formations, -1, dtype=np.int32)
-        self.fresh_order = np.zeros(campaign.forces.n_formations, dtype=bool)
+        self._mornings: dict[int, simpy.Event] = {}
+        self.units: list[simpy.Process] = []
+        self.log: list[tuple[float, int, str, str, str, str, str]] = []
 
     # -- helpers -----------------------------------------------------------------------------
-    def _rng(self, site: str) -> np.random.Generator:
-        return stream(self.seed, self.replica, site)
-
-    def _log(self, event: str, town: int = -1, formation: int = -1, side: str = "",
+    def _log(self, event: str, town: int = -1, unit: str = "", side: str = "",
              modifier: str = "") -> None:
-        s = self.s
-        s.log.append((
-            float(self.env.now), self.today,
-            self.c.theatre.names[town] if town >= 0 else "",
-            event,
-            self.c.forces.formations[formation] if formation >= 0 else "",
-            side, modifier,
-        ))
+        self.log.append((float(self.env.now), self.today,
+                         self.topo.names[town] if town >= 0 else "", event, unit, side,
+                         modifier))
 
-    def _valid_target(self, t: int) -> bool:
-        return bool(self.s.control[t] == OPPOSITION and self.c.post_block_day[t] > self.today)
+    def morning_of(self, day: int) -> simpy.Event:
+        """The event the clock triggers at 00:00 of ``day`` once steps 1-5 are done."""
+        if day not in self._mornings:
+            self._mornings[day] = self.env.event()
+        return self._mornings[day]
 
-    def _objective(self, k: int) -> int:
-        """Current objective of formation ``k`` (advancing past objectives already held)."""
-        oid = int(self.c.order_id[k, self.today])
-        if oid < 0:
-            return -1
-        if oid != self.current_order[k]:
-            self.current_order[k] = oid
-            self.obj_idx[k] = 0
-            self.fresh_order[k] = True
-        row = self.c.order_objectives[oid]
-        while self.obj_idx[k] < len(row) and row[self.obj_idx[k]] >= 0 and (
-                self.s.control[row[self.obj_idx[k]]] == GOVERNMENT
-                or self.c.post_block_day[row[self.obj_idx[k]]] <= self.today):
-            self.obj_idx[k] += 1  # held already, or protected by a post: flow past it
-        if self.obj_idx[k] >= len(row) or row[self.obj_idx[k]] < 0:
-            return -1
-        return int(row[self.obj_idx[k]])
-
-    def _choose_target(self, k: int, obj: int) -> int:
-        nb = self.c.theatre.neighbours[self.s.pos[k]]
-        cands = [int(t) for t in nb if t >= 0 and self._valid_target(int(t))]
-        if not cands:
-            return -1
-        dist = self.c.theatre.distance_km[:, obj]
-        return min(cands, key=lambda t: (dist[t], t))
-
-    def _redeploy_to(self, obj: int) -> int:
-        nbr = self.c.theatre.neighbours
-        dist = self.c.theatre.distance_km[:, obj]
-        best, best_d = -1, np.inf
-        for t in range(self.c.n_towns):
-            if self.s.control[t] != GOVERNMENT:
-                continue
-            if any(n >= 0 and self._valid_target(int(n)) for n in nbr[t]) and dist[t] < best_d:
-                best, best_d = t, dist[t]
-        return best
+    def _wake_day(self, k: int, day: int, end: int) -> int:
+        """First day from ``day`` on which group ``k`` may attack under a pause ending ``end``:
+        its next dated breach inside the pause, else the end of the pause."""
+        breach = np.flatnonzero(self.c.breach[k, day:end])
+        return day + int(breach[0]) if len(breach) else end
 
     # -- processes ---------------------------------------------------------------------------
     def day_clock(self) -> simpy.events.ProcessGenerator:
-        c, s, eff = self.c, self.s, self.c.effects
-        ca_rng = self._rng("counterattack")
-        n_towns = c.n_towns
+        c, s, p, env = self.c, self.s, self.c.params, self.env
         for d in range(c.n_days):
             self.today = d
-            if d > 0:
-                self.control_rows.append(s.control.copy())
-                self.strength_rows.append(s.strength.copy())
-            for t in np.unique(c.theatre.post_town):
-                nb = [int(n) for n in c.theatre.neighbours[t] if n >= 0]
-                if (t not in self.encircled and s.control[t] == OPPOSITION
-                        and c.post_block_day[t] <= d
-                        and all(s.control[n] == GOVERNMENT for n in nb)):
-                    self.encircled.add(int(t))
-                    self._log("encircled", town=int(t), side="government",
-                              modifier="observation_posts")
-            for day, name, event in eff.log:
-                if day == d:
-                    self._log(event, modifier=name)
-            for day, side, idx, amount in c.forces.reinforcements:
+            # 1. the state at 00:00
+            s.control0 = s.control.copy()
+            # 2. calendar: modifiers starting or ending today; a pause that begins today
+            #    pre-empts every unit's attack
+            for event, name in self.topo.calendar.get(d, ()):
+                self._log(event, modifier=name)
+            for j in np.flatnonzero(c.strike_window[:, 1] == d):
+                self._log("strike_over", unit=c.orders.strike_names[j], side="opposition")
+            if c.pause[d] and (d == 0 or not c.pause[d - 1]):
+                end = d + int(np.argmin(np.append(c.pause[d:], False)))
+                self._log("pause", modifier="ceasefire")
+                for proc in self.units:
+                    if proc.is_alive:
+                        proc.interrupt(_Pause(end))
+                yield env.timeout(0)  # the interrupted units handle the pause before deciding
+            # 3. reinforcements
+            for day, side, idx, amount in c.reinforcements:
                 if day == d:
                     if side == "government":
                         s.nominal[idx] += amount
                         s.strength[idx] += amount
-                        self._log("reinforced", formation=idx, side=side)
+                        self._log("reinforced", unit=c.forces.formations[idx], side=side)
                     else:
-                        s.sector_nominal[idx] += amount
                         s.sector[idx] += amount
-            s.strength[:] = rates.attrit(rates.recover(s.strength, s.nominal, c.params),
-                                         eff.attrition_frac[d])
-            s.sector[:] = rates.recover(s.sector, s.sector_nominal, c.params)
-            # Counterattacks: exposure judged on the state at 00:00 of day d.
-            u = ca_rng.random(n_towns)
-            age = d - s.cap_day
-            opp = s.control == OPPOSITION
-            nbr = c.theatre.neighbours
-            for t in range(n_towns):
-                window = c.params.counterattack_window_days
-                if not (s.control[t] == GOVERNMENT and 1 <= age[t] <= window):
-                    continue
-                if not any(n >= 0 and opp[n] for n in nbr[t]):
-                    continue
-                sec = c.forces.town_sector[t]
-                hz = rates.counterattack_hazard(
-                    age[t], s.sector[sec] / s.sector_nominal[sec], eff.counterattack_factor[d],
-                    bool((s.pos == t).any()), c.params)
-                rings, offset = rates.event_within(u[t], hz, 1.0)
-                if rings:
-                    self.env.process(self.counterattack(t, float(offset)))
-            old, self.new_day = self.new_day, self.env.event()
-            old.succeed()
-            yield self.env.timeout(1.0)
+                        self._log("reinforced", unit=c.forces.sectors[idx], side=side)
+            # 4. recovery, Turkish retaliation, drones on yesterday's effort in the footprint
+            s.strength = (np.minimum(s.nominal, s.strength + p.recovery_per_day_frac * s.nominal)
+                          * (1.0 - c.retaliation[d]) * (1.0 - c.fp_drone[d] * s.fp_share))
+            # 5. frontier, opposition frontier, pockets
+            self._frontiers()
+            # 6. the units decide on the morning event
+            s.e_gov[:] = 0.0
+            s.e_opp[:] = 0.0
+            s.fp_share[:] = 0.0
+            s.attacking[:] = False
+            self.morning_of(d).succeed()
+            # Events at one instant run in the order they were scheduled (SimPy's queue is
+            # ordered by time, priority, insertion), so every unit woken by the morning has
+            # decided before this zero delay ends.
+            yield env.timeout(0)
+            # 7-8. rates, and the day's crossings as processes
+            crossings = [env.process(self.crossing(int(t), float(off)))
+                         for t, off in self._advance(d)]
+            yield env.all_of(crossings)
+            yield env.timeout(d + 1 - env.now)
+            # 9-10. consequences and record (end of day d)
+            self._consequences()
 
-    def counterattack(self, t: int, delay: float) -> simpy.events.ProcessGenerator:
-        yield self.env.timeout(delay)
-        s = self.s
-        if s.control[t] != GOVERNMENT:
-            return
-        s.control[t] = OPPOSITION
-        if s.first_rec[t] < 0:
-            s.first_rec[t] = self.today
-        self._log("recaptured_by_opposition", town=t, side="opposition")
-        for k in np.flatnonzero(s.pos == t):
-            self.procs[int(k)].interrupt(_Displaced())
-
-    def formation(self, k: int) -> simpy.events.ProcessGenerator:
-        c, s, p, eff = self.c, self.s, self.c.params, self.c.effects
-        rng_time = self._rng(f"assault_time/{c.forces.formations[k]}")
-        rng_outcome = self._rng(f"assault_outcome/{c.forces.formations[k]}")
-        env = self.env
-        rest = 0.0
-        while True:
+    def group(self, k: int) -> simpy.events.ProcessGenerator:
+        """Government formation ``k``: its dated orders, effort each morning, pauses."""
+        c, s = self.c, self.s
+        name = c.forces.formations[k]
+        mine = s.orders_of[k]
+        day = int(s.start_day[mine].min()) if len(mine) else c.n_days
+        paused_until = 0
+        while day < c.n_days:
             try:
-                if rest > 0:
-                    wait, rest = rest, 0.0
-                    yield env.timeout(wait)
+                yield self.morning_of(day)
+                if day < paused_until and not c.breach[k, day]:
+                    day = self._wake_day(k, day, paused_until)
                     continue
-                if env.now >= self.today + 1:
-                    yield self.new_day  # a new day has begun but the clock has not run yet
-                    continue
-                obj = self._objective(k)
-                if self.fresh_order[k]:
-                    self.fresh_order[k] = False
-                    dest = self._redeploy_to(obj) if obj >= 0 else -1
-                    dist = c.theatre.distance_km[:, obj]
-                    if dest >= 0 and dist[dest] < dist[s.pos[k]]:
-                        s.prev[k], s.pos[k] = s.pos[k], dest
-                        self._log("redeployed", town=dest, formation=k, side="government")
-                        rest = p.redeploy_days
-                        continue
-                if obj < 0 or s.strength[k] < p.min_assault_strength_frac * s.nominal[k]:
-                    yield self.new_day
-                    continue
-                target = self._choose_target(k, obj)
-                if target < 0:
-                    dest = self._redeploy_to(obj)
-                    if dest < 0 or dest == s.pos[k]:
-                        yield self.new_day
-                        continue
-                    s.prev[k], s.pos[k] = s.pos[k], dest
-                    self._log("redeployed", town=dest, formation=k, side="government")
-                    rest = p.redeploy_days
-                    continue
-                self._log("assault_started", town=target, formation=k, side="government")
-                while self._valid_target(target):  # else: taken, or protected: retarget at once
-                    if (self._objective(k) < 0 or self.fresh_order[k]
-                            or s.strength[k] < p.min_assault_strength_frac * s.nominal[k]):
-                        break  # no objective left, a new order, or too weak: break off
-                    d = self.today
-                    sec = c.forces.town_sector[target]
-                    attack = rates.attack_power(s.strength[k], eff.air_sorties[d],
-                                                eff.air_factor[d], p)
-                    defence = rates.defence_power(
-                        s.sector[sec] / c.forces.sector_towns0[sec], c.town_def[target],
-                        eff.defence_factor[d])
-                    lam_c, lam_r = rates.assault_hazards(attack, defence, eff.assault_factor[d], p)
-                    u = rng_time.random()
-                    v = rng_outcome.random()
-                    rings, offset = rates.event_within(u, lam_c + lam_r, (d + 1) - env.now)
-                    if not rings:
-                        yield self.new_day
-                        continue
-                    yield env.timeout(float(offset))
-                    if s.control[target] != OPPOSITION:
-                        self._log("assault_void", town=target, formation=k, side="government")
-                        rest = p.consolidate_days
-                    elif v < rates.capture_share(lam_c, lam_r):
-                        self._capture(k, target)
-                        rest = p.consolidate_days
-                    else:
-                        s.strength[k] = rates.attrit(s.strength[k], p.repulse_loss_frac)
-                        self._log("attacked_repelled", town=target, formation=k,
-                                  side="government")
-                        rest = p.rest_days
-                    break
-            except simpy.Interrupt:
-                t = int(s.pos[k])
-                s.pos[k] = self._retreat_from(t, int(s.prev[k]))
-                s.strength[k] = rates.attrit(s.strength[k], p.counterattack_unit_loss_frac)
-                self._log("displaced", town=t, formation=k, side="government")
-                rest = p.rest_days
+                if day < paused_until:
+                    self._log("breach", unit=name, side="government", modifier="ceasefire")
+                self._group_decides(k, day)
+                day += 1
+            except simpy.Interrupt as stop:
+                assert isinstance(stop.cause, _Pause)
+                paused_until = stop.cause.end
+                self._log("paused", unit=name, side="government", modifier="ceasefire")
+                day = max(day, self._wake_day(k, self.today, paused_until))
 
-    def _retreat_from(self, t: int, prev: int) -> int:
-        """Where a formation displaced from ``t`` goes: ``prev`` if the government holds it,
-        else the government-held town nearest ``t`` along the graph (lowest index on ties)."""
-        if self.s.control[prev] == GOVERNMENT:
-            return prev
-        dist = np.where(self.s.control == GOVERNMENT, self.c.theatre.distance_km[t], np.inf)
-        return int(dist.argmin())
+    def _group_decides(self, k: int, d: int) -> None:
+        c, s, p = self.c, self.s, self.c.params
+        name = c.forces.formations[k]
+        mine = s.orders_of[k]
+        started = mine[s.start_day[mine] <= d]
+        o = int(started[-1]) if len(started) else -1  # the latest order in force
+        if o != s.order[k]:
+            s.order[k] = o
+            self._log("order", unit=name, side="government")
+        obj = _first_open(c.order_obj[o], s.control0 != GOVERNMENT) if o >= 0 else -1
+        if obj != s.objective[k]:
+            s.objective[k] = obj
+            if obj >= 0:
+                self._log("objective", town=obj, unit=name, side="government")
+        if obj < 0 or s.strength[k] < p.min_strength_frac * s.nominal[k]:
+            return
+        w = fr.effort_weights(self.topo.dist[obj], s.frontier, p.effort_length_km)
+        s.e_gov += s.strength[k] * s.effort_mult[o] * w
+        s.attacking[k] = w.sum() > 0
+        s.fp_share[k] = float(w @ c.in_fp[d])
 
-    def _capture(self, k: int, t: int) -> None:
-        s, p = self.s, self.c.params
-        s.control[t] = GOVERNMENT
-        if s.first_cap[t] < 0:
-            s.first_cap[t] = self.today
-        s.last_cap[t] = self.today
-        s.cap_day[t] = self.today
-        s.prev[k], s.pos[k] = s.pos[k], t
-        s.strength[k] = rates.attrit(s.strength[k], p.capture_loss_frac)
-        sec = self.c.forces.town_sector[t]
-        s.sector[sec] = rates.attrit(s.sector[sec], p.defender_loss_per_capture_frac)
-        self._log("captured", town=t, formation=k, side="government")
+    def strike(self, j: int) -> simpy.events.ProcessGenerator:
+        """Opposition strike group ``j``: attacks on the mornings of its dated window."""
+        c, s, p = self.c, self.s, self.c.params
+        name = c.orders.strike_names[j]
+        day, end = (int(x) for x in c.strike_window[j])
+        paused_until = 0
+        started = False
+        while day < end:
+            try:
+                yield self.morning_of(day)
+                if day < paused_until:
+                    day = paused_until
+                    continue
+                if not started:
+                    started = True
+                    self._log("strike", unit=name, side="opposition")
+                obj = _first_open(c.strike_obj[j], s.control0 != OPPOSITION)
+                if obj >= 0:
+                    w = fr.effort_weights(self.topo.dist[obj], s.opp_front, p.effort_length_km)
+                    s.e_opp += s.strike[j] * w
+                day += 1
+            except simpy.Interrupt as stop:
+                assert isinstance(stop.cause, _Pause)
+                paused_until = stop.cause.end
+                self._log("paused", unit=name, side="opposition", modifier="ceasefire")
+                day = max(day, paused_until)
+
+    def crossing(self, t: int, offset: float) -> simpy.events.ProcessGenerator:
+        """Town ``t`` changes hands ``offset`` days into the day (docs/MODEL.md step 8)."""
+        yield self.env.timeout(offset)
+        s, d = self.s, self.today
+        s.progress[t] = 0.0
+        if s.control0[t] == OPPOSITION:
+            s.control[t] = GOVERNMENT
+            if s.first[t] < 0:
+                s.first[t] = d
+            s.last[t] = d
+            self._log("captured", town=t, side="government")
+        else:
+            s.control[t] = OPPOSITION
+            s.n_rec[t] += 1
+            if s.first_rec[t] < 0:
+                s.first_rec[t] = d
+            self._log("recaptured_by_opposition", town=t, side="opposition")
+
+    # -- the clock's steps -------------------------------------------------------------------
+    def _frontiers(self) -> None:
+        """Step 5 on the 00:00 state; logs towns newly cut off."""
+        s = self.s
+        gov0 = s.control0 == GOVERNMENT
+        s.frontier = ~gov0 & self.topo.touches(gov0)
+        s.opp_front = gov0 & self.topo.touches(~gov0)
+        pocket = ~gov0 & ~self.topo.connected(~gov0, self.c.rear)
+        for t in np.flatnonzero(pocket & ~s.pocket):
+            self._log("cut_off", town=int(t), side="opposition")
+        s.pocket = pocket
+
+    def _advance(self, d: int) -> list[tuple[int, float]]:
+        """Steps 7-8: every town's speed today; progress grows; the towns that fall today."""
+        c, s, p = self.c, self.s, self.c.params
+        fp = c.in_fp[d]
+        noise = fr.lognormal_mult(self.rng["front/speed_noise"].standard_normal(c.n_towns),
+                                  p.speed_noise_sigma)
+        sec = c.sector_of
+        attack = fr.attack_power(s.e_gov, c.sorties[d], c.air_factor[d], c.fp_denial[d] * fp, p)
+        defence = fr.sector_defence(s.sector[sec], s.cohesion[sec], c.towns0[sec],
+                                    np.where(fp, c.fp_defence[d], 1.0))
+        # hasty: a routed sector's towns, and towns the opposition retook (docs/MODEL.md)
+        hasty = (s.cohesion < p.rout_cohesion)[sec] | (s.first >= 0)
+        posture = np.where(hasty, p.posture_factor["hasty"], c.posture_mult)
+        v_gov = fr.advance_speed(fr.force_ratio(attack, defence), posture, c.terrain_mult,
+                                 c.ground_factor[d], noise, p.speed_scale, p)
+        v = np.where(s.frontier, v_gov, 0.0)
+        if not c.pause[d]:
+            v = v + p.mopup_km_per_day * s.pocket
+        gov0 = s.control0 == GOVERNMENT
+        v = np.where(gov0, 0.0, v)
+        if s.e_opp.any():  # a strike group is attacking today
+            nb_effort = self.topo.max_over_neighbours(np.where(gov0, 0.0, s.e_gov))
+            opp_attack = s.e_opp * np.where(fp, c.fp_support[d], 1.0)
+            v_opp = fr.advance_speed(
+                fr.force_ratio(opp_attack, fr.garrison_defence(nb_effort, p)),
+                c.gov_posture_mult, c.terrain_mult, c.ground_factor[d], noise,
+                p.speed_scale * p.opp_speed_scale, p)
+            v = np.where(gov0 & s.opp_front & (s.e_opp > 0), v_opp, v)
+        falls, offset = fr.crossing(s.progress, v, c.depth_km)
+        s.progress = np.minimum(s.progress + v, c.depth_km)
+        return [(int(t), float(offset[t])) for t in np.flatnonzero(falls & (v > 0))]
+
+    def _consequences(self) -> None:
+        """Steps 9-10 at the end of the day."""
+        c, s, p = self.c, self.s, self.c.params
+        share = fr.gov_share(s.control, s.progress, c.depth_km)
+        opp0 = s.control0 == OPPOSITION
+        lost = np.where(opp0, np.maximum(share - s.share, 0.0), 0.0) * c.theatre.area_km2
+        lost_frac = np.bincount(c.sector_of, weights=lost, minlength=len(s.sector)) / c.area0
+        was_routed = s.cohesion < p.rout_cohesion
+        s.cohesion = fr.cohesion_step(s.cohesion, lost_frac, p)
+        for i in np.flatnonzero((s.cohesion < p.rout_cohesion) != was_routed):
+            self._log("routed" if not was_routed[i] else "rallied",
+                      unit=c.forces.sectors[i], side="opposition")
+        s.strength = s.strength * (1.0 - p.attack_loss_per_day_frac * s.attacking)
+        s.share = share
+        s.record(float(share @ c.theatre.area_km2))
 
     # -- run ---------------------------------------------------------------------------------
-    def run(self) -> ReplicaResult:
+    def run(self) -> FrontReplicaResult:
         c = self.c
-        f = c.forces
-        self.s = _State(
-            control=c.theatre.initial_control.copy(),
-            cap_day=np.full(c.n_towns, -NEVER, dtype=np.int32),
-            first_cap=np.full(c.n_towns, -1, dtype=np.int32),
-            last_cap=np.full(c.n_towns, -1, dtype=np.int32),
-            first_rec=np.full(c.n_towns, -1, dtype=np.int32),
-            strength=f.nominal_k.astype(float).copy(),
-            nominal=f.nominal_k.astype(float).copy(),
-            sector=f.sector_nominal_k.astype(float).copy(),
-            sector_nominal=f.sector_nominal_k.astype(float).copy(),
-            pos=f.start_node.copy(),
-            prev=f.start_node.copy(),
-        )
-        self.control_rows = [self.s.control.copy()]
-        self.strength_rows = [self.s.strength.copy()]
+        # Units first: they are waiting on their first morning when the clock starts.
+        self.units = [self.env.process(self.group(k)) for k in range(c.forces.n_formations)]
+        self.units += [self.env.process(self.strike(j)) for j in range(c.n_strike)]
         self.env.process(self.day_clock())
-        self.procs = [self.env.process(self.formation(k)) for k in range(f.n_formations)]
-        self.env.run(until=float(c.n_days))
-        self.control_rows.append(self.s.control.copy())  # end of the last day
-        self.strength_rows.append(self.s.strength.copy())
-        log = pd.DataFrame(self.s.log, columns=list(LOG_COLUMNS))
-        return ReplicaResult(
-            log=log,
-            control=np.array(self.control_rows, dtype=np.int8),
-            first_capture_day=self.s.first_cap.copy(),
-            last_capture_day=self.s.last_cap.copy(),
-            first_recapture_day=self.s.first_rec.copy(),
-            strength=np.array(self.strength_rows),
-        )
+        self.env.run(until=float(c.n_days) + 0.5)  # past the last day's record at n_days
+        return self.s.result(pd.DataFrame(self.log, columns=list(LOG_COLUMNS)))
 
 
-def run_replica(campaign: Campaign, root_seed: int, replica: int) -> ReplicaResult:
-    """Run replica ``replica``: its streams derive from ``SeedSequence(root_seed).spawn`` child
-    number ``replica``."""
-    return DesEngine(campaign, root_seed, replica).run()
+def _first_open(objectives: NDArray[np.intp], open_: NDArray[np.bool_]) -> int:
+    """First objective (``-1`` = padding) that is still ``open_``; ``-1`` if none."""
+    for t in objectives:
+        if t >= 0 and open_[t]:
+            return int(t)
+    return -1
+
+
+def run_front_des(c: FrontCampaign, seed: int, n: int, start: int = 0,
+                  watch: Sequence[Sequence[int]] = (),
+                  area_groups: Sequence[NDArray[np.bool_]] = (),
+                  record_control: bool = False,
+                  posterior: Posterior | None = None) -> FrontChunk:
+    """Replicas ``start .. start + n - 1`` in the batch core's :class:`FrontChunk` form (the
+    same fields, so either engine's output feeds the same results code; the logs are dropped:
+    use :func:`run_front_replica` for them). With a ``posterior``, replica ``i`` runs with the
+    parameters of its sample row (:meth:`Posterior.rows`, the same rows as the batch core)."""
+    if n < 0 or start < 0:
+        raise ValueError(f"replicas {start} .. {start} + {n}: start and n must be >= 0")
+    topo = Topology.of(c)  # modifier names and dates only: the same under any posterior row
+    if posterior is None:
+        runs = [FrontDesEngine(c, seed, start + i, topo).run() for i in range(n)]
+    else:
+        rows = posterior.rows(seed, start, n)
+        runs = [FrontDesEngine(campaign_for_row(c, posterior, int(row)), seed, start + i,
+                               topo).run() for i, row in enumerate(rows)]
+    area = c.theatre.area_km2
+    ctl = np.array([r.control for r in runs], dtype=np.int8).reshape(n, c.n_days + 1, -1)
+    shares = np.array([r.gov_share for r in runs]).reshape(n, c.n_days + 1, -1)
+    groups = [np.asarray(m, dtype=float) * area for m in area_groups]
+    return FrontChunk(
+        start=start,
+        first_capture_day=np.array([r.first_capture_day for r in runs], np.int16).reshape(n, -1),
+        last_capture_day=np.array([r.last_capture_day for r in runs], np.int16).reshape(n, -1),
+        n_recaptures=np.array([r.n_recaptures for r in runs], np.int16).reshape(n, -1),
+        final_control=ctl[:, -1].copy(),
+        gov_area_km2=np.array([r.gov_area_km2 for r in runs], np.float32).reshape(n, -1),
+        held_count=(ctl == GOVERNMENT).sum(axis=0).astype(np.int32),
+        watch_day=np.array([[watch_day(r.control, w) for w in watch] for r in runs],
+                           np.int16).reshape(n, len(watch)),
+        group_area_km2=np.stack([shares @ g for g in groups], axis=1).astype(np.float32)
+        if groups else np.zeros((n, 0, c.n_days + 1), np.float32),
+        first_recapture_day=np.array([r.first_recapture_day for r in runs],
+                                     np.int16).reshape(n, -1),
+        control_by_day=ctl if record_control else None,
+    )
+
+
+def run_front_replica(campaign: FrontCampaign, seed: int, replica: int,
+                      posterior: Posterior | None = None) -> FrontReplicaResult:
+    """Run replica ``replica``: its streams derive from ``SeedSequence(seed).spawn`` child
+    number ``replica``; with a ``posterior``, its parameters are those of its sample row."""
+    if posterior is not None:
+        row = int(posterior.rows(seed, replica, 1)[0])
+        campaign = campaign_for_row(campaign, posterior, row)
+    return FrontDesEngine(campaign, seed, replica).run()

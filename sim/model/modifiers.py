@@ -2,24 +2,25 @@
 
 A modifier is active on day ``d`` when ``start_day <= d < end_day`` (it takes effect at 00:00 of
 its start date and stops at 00:00 of its end date; ``end=None`` means "to the end of the run").
-:func:`daily_effects` turns a list of modifiers into per-day arrays once, at initialisation; both
-engines read those arrays and nothing else, so a modifier that is switched off leaves no trace.
+The front model's campaign (:func:`sim.model.campaign.compile_calendar`) turns a list of
+modifiers into per-day arrays once, at initialisation; both engines read those arrays and nothing
+else, so a modifier that is switched off leaves no trace.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sim.errors import did_you_mean
 from sim.model.dates import IsoDate
-from sim.model.params import TINY
+
+#: Non-zero magnitudes below this are refused: no parameter means anything there and subnormal
+#: floats only hide a typo.
+TINY = 1e-12
 
 ModifierKind = Literal[
     "russian_air",
@@ -100,69 +101,3 @@ class Modifier(BaseModel):
 
     def param(self, key: str) -> float:
         return float(self.params.get(key, KIND_PARAMS[self.kind][key]))
-
-
-@dataclass(frozen=True)
-class DailyEffects:
-    """Per-day environment, index ``d`` = day ``d`` of the run."""
-
-    air_sorties: NDArray[np.float64]
-    """Russian sortie intensity (dimensionless, 1 = the baseline level)."""
-    air_factor: NDArray[np.float64]
-    """Fraction of the sorties that can fly (weather, contested air)."""
-    assault_factor: NDArray[np.float64]
-    """Multiplier of both assault hazards (weather, ceasefires)."""
-    counterattack_factor: NDArray[np.float64]
-    defence_factor: NDArray[np.float64]
-    attrition_frac: NDArray[np.float64]
-    """Fraction of every government formation's strength lost to Turkish fire that day."""
-    posts_enabled: bool
-    log: tuple[tuple[int, str, str], ...]
-    """``(day, modifier name, event)`` entries for the event log."""
-
-
-def daily_effects(
-    modifiers: Sequence[Modifier], start: dt.date, n_days: int
-) -> DailyEffects:
-    """Evaluate ``modifiers`` for days ``0..n_days-1`` of a run starting on ``start``."""
-    air = np.zeros(n_days)
-    air_f = np.ones(n_days)
-    assault = np.ones(n_days)
-    ca = np.ones(n_days)
-    defence = np.ones(n_days)
-    attrition = np.zeros(n_days)
-    posts = False
-    log: list[tuple[int, str, str]] = []
-    for m in modifiers:
-        if not m.enabled:
-            continue
-        a = max((m.start - start).days, 0)
-        b = n_days if m.end is None else min((m.end - start).days, n_days)
-        if m.kind == "observation_posts":
-            posts = True
-        if a >= b:
-            continue
-        w = slice(a, b)
-        if m.kind == "russian_air":
-            air[w] += m.param("sorties")
-        elif m.kind == "weather":
-            assault[w] *= m.param("ground_factor")
-            ca[w] *= m.param("ground_factor")
-            air_f[w] *= m.param("air_factor")
-        elif m.kind == "ceasefire":
-            assault[w] *= m.param("intensity")
-            ca[w] *= m.param("intensity")
-        elif m.kind == "turkish_retaliation":
-            attrition[w] = 1 - (1 - attrition[w]) * (1 - m.param("attrition_frac"))
-        elif m.kind == "turkish_artillery":
-            ca[w] *= m.param("counterattack_mult")
-            defence[w] *= m.param("defence_mult")
-        elif m.kind == "spring_shield":
-            attrition[w] = 1 - (1 - attrition[w]) * (1 - m.param("drone_attrition_per_day"))
-            ca[w] *= m.param("counterattack_mult")
-            defence[w] *= m.param("defence_mult")
-            air_f[w] *= 1 - min(m.param("air_denial"), 1.0)
-        log.append((a, m.name, f"{m.kind}_start"))
-        if b < n_days:
-            log.append((b, m.name, f"{m.kind}_end"))
-    return DailyEffects(air, air_f, assault, ca, defence, attrition, posts, tuple(sorted(log)))

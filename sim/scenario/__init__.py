@@ -6,11 +6,13 @@ naming the file, the line, the field path and the value, with "did you mean" for
 modifiers and town names; every error of a file is reported at once.
 
 Modules: :mod:`~sim.scenario.yamlread` (one file: bounded, safe YAML with lines),
-:mod:`~sim.scenario.schema` (the fields and their rules), :mod:`~sim.scenario.load` (the
-``extends`` chain, merging with origins, located errors, command-line overrides).
+:mod:`~sim.scenario.schema` (the fields and their rules), :mod:`~sim.scenario.params` (the front
+model's parameters, read strictly), :mod:`~sim.scenario.load` (the ``extends`` chain, merging with
+origins, the ``posterior`` file, located errors, command-line overrides).
 """
 
-from sim.scenario.load import MAX_CHAIN, load_scenario, with_overrides
+from sim.scenario.load import MAX_CHAIN, load_scenario, posterior_mismatch, with_overrides
+from sim.scenario.params import ScenarioParams
 from sim.scenario.schema import (
     HORIZON_END,
     ForceOverrides,
@@ -36,7 +38,9 @@ __all__ = [
     "Outputs",
     "Period",
     "Scenario",
+    "ScenarioParams",
     "SectorOverride",
     "load_scenario",
+    "posterior_mismatch",
     "with_overrides",
 ]

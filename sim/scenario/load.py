@@ -4,18 +4,30 @@ and every error at once, each at the file and line that wrote the offending valu
 A scenario holds only what differs from the scenario it ``extends``; mappings merge key by key
 (modifiers by name), everything else replaces. ``extends`` names a local file (relative to the
 file, or absolute) and is read as a scenario file with the same budgets; a chain is read in one
-pass, at most :data:`MAX_CHAIN` files long.
+pass, at most :data:`MAX_CHAIN` files long. ``posterior`` is resolved against the file that
+writes it, and the posterior file is read and checked here, its errors located at that entry.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import ScenarioError, UnknownTownError, did_you_mean, quote, show_path
+from sim.errors import (
+    PosteriorError,
+    ScenarioError,
+    UnknownTownError,
+    did_you_mean,
+    quote,
+    show_path,
+)
+from sim.model.modifiers import KIND_PARAM_RANGES
+from sim.model.posterior import UNUSED, Posterior
 from sim.scenario.schema import Scenario
 from sim.scenario.yamlread import Document, Loc, Origin, read_yaml
 
@@ -41,6 +53,7 @@ def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
         ``file:line: field 'a.b': value ...: reason``.
     """
     docs = _chain(Path(path))
+    written = _resolve_posterior(docs)
     data, origin = _merged(docs)
     data.pop("extends", None)
     errors: list[_Err] = []
@@ -60,33 +73,116 @@ def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
         errors.extend(_describe(exc, origin, data))
     if check_names:
         errors.extend(_check_names(data, origin))
+    if sc is not None and sc.posterior is not None:
+        where = origin.find(("posterior",))
+        try:
+            post = sc.posterior_samples()
+        except PosteriorError as exc:
+            post = None
+            errors.append((where.file, where.line, f"{where.file}:{where.line}: field "
+                           f"'posterior': value {quote(written.get(sc.posterior))}: {exc}"))
+        if post is not None:
+            errors.extend((where.file, where.line, f"{where.file}:{where.line}: field "
+                           f"'posterior': value {quote(written.get(sc.posterior))}: {msg}")
+                          for msg in posterior_mismatch(sc.modifiers, post))
     if errors or sc is None:
         raise ScenarioError(_report(errors, [show_path(d.path) for d in docs]))
     return sc
 
 
 def with_overrides(sc: Scenario, *, engine: str | None = None, replicas: int | None = None,
-                   seed: int | None = None) -> Scenario:
+                   seed: int | None = None, sets: Mapping[str, Any] | None = None) -> Scenario:
     """``sc`` with command-line overrides, validated by the same rules as the file's fields.
+
+    ``sets`` maps dotted field paths to values, e.g. ``{"params.speed_scale": 0.3,
+    "modifiers.spring_shield.params.counterattack_mult": 2.0, "posterior": None}``; a
+    modifier's parameter may also be written ``modifiers.<name>.<parameter>``. ``posterior``
+    set to a path (relative to the working directory) reads that file; ``None`` turns the
+    posterior off (every replica runs ``params``).
 
     Raises
     ------
     ScenarioError
-        ``command line: option '--replicas': value 0: ...`` for a value the file could not hold.
+        ``command line: option '--replicas': value 0: ...`` for a value the file could not hold,
+        ``command line: setting 'params.sped_scale': ...`` for an unknown path or a bad value.
     """
     changes = {k: v for k, v in (("engine", engine), ("replicas", replicas), ("seed", seed))
                if v is not None}
-    if not changes:
+    if not changes and not sets:
         return sc
+    data = sc.model_dump()
+    data.update(changes)
+    for path, value in (sets or {}).items():
+        _set_path(data, path, value)
     try:
-        return Scenario.model_validate({**sc.model_dump(), **changes})
+        out = Scenario.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
-            key = str(err["loc"][0]) if err["loc"] else "?"
-            lines.append(f"command line: option '--{key}': value {quote(err.get('input'))}: "
+            loc = [str(x) for x in err["loc"] if x != "[key]"]
+            key = loc[0] if loc else "?"
+            what = (f"option '--{key}'" if key in changes else
+                    f"setting '{'.'.join(loc)}'")
+            lines.append(f"command line: {what}: value {quote(err.get('input'))}: "
                          f"{_msg(err)} (the same rule as the field {key!r} of a scenario file)")
         raise ScenarioError("\n".join(lines)) from None
+    if out.posterior is not None:
+        if out.posterior == sc.posterior:
+            out._posterior = sc._posterior  # the same file: already read and checked
+        try:
+            post = out.posterior_samples()
+        except PosteriorError as exc:
+            raise ScenarioError(f"command line: setting 'posterior': {exc}") from None
+        bad = posterior_mismatch(out.modifiers, post) if post is not None else []
+        if bad:
+            raise ScenarioError(f"command line: setting 'posterior': {bad[0]}")
+    return out
+
+
+def posterior_mismatch(modifiers: Mapping[str, Any], post: Posterior) -> list[str]:
+    """Why ``post`` does not fit a scenario with ``modifiers`` (a column names a modifier the
+    scenario lacks, or a parameter its kind does not take); ``[]`` if it fits."""
+    out = []
+    for name, param in post.modifier_columns():
+        col = f"modifiers.{name}.{param}"
+        if name not in modifiers:
+            out.append(f"column {col!r}: the scenario has no modifier {name!r}"
+                       + did_you_mean(name, modifiers))
+            continue
+        kind = modifiers[name].kind
+        if param not in KIND_PARAM_RANGES[kind]:
+            out.append(f"column {col!r}: a {kind!r} modifier has no parameter {param!r}"
+                       + did_you_mean(param, KIND_PARAM_RANGES[kind]))
+        elif (kind, param) in UNUSED:
+            out.append(f"column {col!r}: the front model does not use a {kind!r} modifier's "
+                       f"{param!r}")
+    return out
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set dotted ``path`` of the dumped scenario ``data`` to ``value`` (in place)."""
+    keys = path.split(".")
+    if keys[0] not in _FIELDS:
+        raise ScenarioError(f"command line: setting {path!r}: unknown field {keys[0]!r}"
+                            + did_you_mean(keys[0], sorted(_FIELDS)))
+    if keys[0] == "modifiers" and len(keys) == 3 and keys[2] != "enabled":
+        mod = data["modifiers"].get(keys[1])
+        if isinstance(mod, dict) and keys[2] not in mod:  # modifiers.<name>.<parameter>
+            keys = [keys[0], keys[1], "params", keys[2]]
+    node: Any = data
+    for i, key in enumerate(keys[:-1]):
+        nxt = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(nxt, dict):
+            here = ".".join(keys[:i + 1])
+            choices = list(node) if isinstance(node, dict) else []
+            raise ScenarioError(f"command line: setting {path!r}: no {here!r}"
+                                + did_you_mean(key, choices))
+        node = nxt
+    leaf = keys[-1]
+    if leaf not in node and not (len(keys) == 4 and keys[2] == "params"):
+        raise ScenarioError(f"command line: setting {path!r}: no field {leaf!r}"
+                            + did_you_mean(leaf, list(node)))
+    node[leaf] = value
 
 
 # ----------------------------------------------------------------------------- the chain
@@ -129,6 +225,19 @@ def _at(link: tuple[str, int, Any] | None, reason: str) -> ScenarioError:
     assert link is not None
     file, line, value = link
     return ScenarioError(f"{file}:{line}: field 'extends': value {quote(value)}: {reason}")
+
+
+def _resolve_posterior(docs: list[Document]) -> dict[str, Any]:
+    """Make each file's ``posterior`` path relative to that file, in place; returns resolved
+    path -> the value as written (for messages)."""
+    written: dict[str, Any] = {}
+    for doc in docs:
+        value = doc.data.get("posterior") if isinstance(doc.data, dict) else None
+        if isinstance(value, str) and value.strip() and "\0" not in value and len(value) <= 4096:
+            full = os.path.normpath(doc.path.parent / value)
+            written.setdefault(full, value)
+            doc.data["posterior"] = full
+    return written
 
 
 def _merged(docs: list[Document]) -> tuple[dict[Any, Any], Origin]:

@@ -2,7 +2,9 @@
 
 Every field is strict (``seed: true`` or ``replicas: "5"`` are refused, not converted), every
 number bounded, every date written ``YYYY-MM-DD`` (:mod:`sim.model.dates`). The period is bounded
-to what the model means (:class:`Period`).
+to what the model means (:class:`Period`). ``params`` are the front model's
+(:class:`~sim.scenario.params.ScenarioParams`); ``posterior`` names a file of parameter samples
+drawn one row per replica (:class:`~sim.model.posterior.Posterior`), read by the loader.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import json
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
 from sim.model.dates import IsoDate
 from sim.model.modifiers import Modifier
-from sim.model.params import ModelParams
+from sim.model.posterior import Posterior
+from sim.scenario.params import ScenarioParams
 from sim.theatre.theatre import CAMPAIGN_END, CAMPAIGN_START
 
 #: First day never simulated: a run covers at most 19 Dec 2019 .. 31 Dec 2020. The forces, orders
@@ -91,6 +94,15 @@ class ForceOverrides(BaseModel):
     formations: dict[str, FormationOverride] = Field(default_factory=dict)
     sectors: dict[str, SectorOverride] = Field(default_factory=dict)
     orders: dict[str, list[OrderOverride]] = Field(default_factory=dict)
+    """At most 32 added orders a formation (the engines reserve 64 draw columns a group)."""
+
+    @field_validator("orders", mode="after")
+    @classmethod
+    def _few_orders(cls, orders: dict[str, list[OrderOverride]]) -> dict[str, list[OrderOverride]]:
+        for name, added in orders.items():
+            if len(added) > 32:
+                raise ValueError(f"{len(added)} orders added to {name!r}: at most 32")
+        return orders
 
 
 class Scenario(BaseModel):
@@ -107,11 +119,16 @@ class Scenario(BaseModel):
     engine: Literal["batch", "des"] = "batch"
     replicas: int = Field(1000, ge=1, le=10_000_000)
     seed: int = Field(20191219, ge=0, le=2**64 - 1)
-    params: ModelParams = Field(default_factory=ModelParams)
+    params: ScenarioParams = Field(default_factory=ScenarioParams)
+    posterior: str | None = None
+    """Path of a posterior file (resolved against the file that names it, so ``extends`` works);
+    ``None``: every replica runs ``params``. The loader reads and checks it; see
+    :meth:`posterior_samples`."""
     modifiers: dict[str, Modifier] = Field(default_factory=dict)
     forces: ForceOverrides = Field(default_factory=ForceOverrides)
     outputs: Outputs = Field(default_factory=Outputs)
     source_file: str = ""
+    _posterior: Posterior | None = PrivateAttr(default=None)
 
     @field_validator("name", mode="after")
     @classmethod
@@ -130,9 +147,33 @@ class Scenario(BaseModel):
             raise ValueError(f"{len(text)} characters: a description is at most 4000")
         return text
 
+    @field_validator("posterior", mode="after")
+    @classmethod
+    def _posterior_path(cls, path: str | None) -> str | None:
+        if path is not None and (not path.strip() or len(path) > 4096 or "\0" in path):
+            raise ValueError("must be a path to a posterior file (CSV of parameter samples)")
+        return path
+
+    def posterior_samples(self) -> Posterior | None:
+        """The posterior the scenario names (read once; the loader reads it at load time so that
+        a bad file is reported there), or ``None``.
+
+        Raises
+        ------
+        sim.errors.PosteriorError
+            for a scenario built in code whose posterior file is bad."""
+        if self.posterior is None:
+            return None
+        if self._posterior is None or self._posterior.source != self.posterior:
+            self._posterior = Posterior.read_csv(self.posterior)
+        return self._posterior
+
     def digest(self) -> str:
-        """SHA-256 of the resolved content (not of the file), for manifests."""
-        data = self.model_dump(mode="json", exclude={"source_file", "extends"})
+        """SHA-256 of the resolved content (not of the file), for manifests: the posterior counts
+        by its samples' digest, not by its path."""
+        data = self.model_dump(mode="json", exclude={"source_file", "extends", "posterior"})
+        post = self.posterior_samples()
+        data["posterior_sha256"] = None if post is None else post.digest()
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 

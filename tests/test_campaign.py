@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 
 from sim.errors import DataError
+from sim.model.campaign import (
+    compile_calendar,
+    load_front_orders,
+    make_front_campaign,
+    posture_of,
+)
 from sim.model.forces import load_forces
-from sim.model.front_campaign import load_front_orders, make_front_campaign, posture_of
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.theatre import Theatre
 from sim.theatre.tables import seeds_dir
 from sim.theatre.theatre import FORTIFIED, GOVERNMENT, HASTY, POSTURES, PREPARED
@@ -108,3 +113,43 @@ def test_a_breach_of_an_unknown_formation_is_named(theatre: Theatre, tmp_path: P
     path.write_text(path.read_text().replace("5th_Corps,", "5th_Corp,", 1))
     with pytest.raises(DataError, match="5th_Corp"):
         load_front_orders(theatre, load_forces(theatre), root)
+
+
+def test_the_calendar_with_per_replica_values_equals_one_calendar_per_value(
+        theatre: Theatre) -> None:
+    """A column of modifier values (one per replica) compiles, row by row, to exactly the
+    calendar of a campaign with that value fixed; arrays it does not enter stay one row."""
+    mods = [Modifier(name="air", kind="russian_air", start=START, params={"sorties": 1.5}),
+            Modifier(name="ss", kind="spring_shield", start=dt.date(2020, 2, 27),
+                     end=dt.date(2020, 3, 3)),
+            Modifier(name="ret", kind="turkish_retaliation", start=dt.date(2020, 2, 3))]
+    denial = np.array([0.0, 0.3, 0.9])[:, None]
+    drone = np.array([0.5, 0.01, 0.2])[:, None]
+
+    def value(m: Modifier, key: str) -> float | np.ndarray:
+        return {"air_denial": denial, "drone_attrition_per_day": drone}.get(key, m.param(key)) \
+            if m.name == "ss" else m.param(key)
+
+    arrays, pause, posts = compile_calendar(mods, START, 78, value)
+    assert arrays["fp_denial"].shape == arrays["fp_drone"].shape == (3, 78)
+    assert not pause.any() and not posts
+    assert arrays["sorties"].shape == arrays["fp_defence"].shape == (78,)
+    for i in range(3):
+        ss = mods[1].model_copy(update={"params": {"air_denial": float(denial[i, 0]),
+                                                   "drone_attrition_per_day": float(drone[i, 0])}})
+        one, _, _ = compile_calendar([mods[0], ss, mods[2]], START, 78)
+        for name in ("fp_denial", "fp_drone"):
+            np.testing.assert_array_equal(arrays[name][i], one[name], err_msg=name)
+        np.testing.assert_array_equal(arrays["retaliation"], one["retaliation"])
+
+
+def test_the_footprint_is_the_distance_to_the_posts_within_footprint_km(
+        theatre: Theatre) -> None:
+    fo = load_forces(theatre)
+    posts = Modifier(name="posts", kind="observation_posts", start=START)
+    for km in (3.0, 12.5, 40.0):
+        c = make_front_campaign(theatre, fo, FrontParams(footprint_km=km), [posts])
+        np.testing.assert_array_equal(c.in_fp, c.post_dist_km <= km)
+        assert 0 < c.in_fp[-1].sum() < c.n_towns  # the comparison is not trivially all or none
+    off = make_front_campaign(theatre, fo, FrontParams(), [])
+    assert np.isinf(off.post_dist_km).all()

@@ -1,6 +1,6 @@
 """State of one replica of the front model in the SimPy engine, its graph queries and its result.
 
-Kept apart from the processes (:mod:`sim.engines.front_des`) so that module holds only the order
+Kept apart from the processes (:mod:`sim.engines.des`) so that module holds only the order
 of operations. The graph queries here walk the neighbour table town by town (a breadth-first
 search for pockets), an implementation independent of the batch core's matrix products, so the
 equivalence tests compare two codings of one definition.
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.model import front_rates as fr
-from sim.model.front_campaign import FrontCampaign
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign
 from sim.theatre.theatre import GOVERNMENT
 
 F64 = NDArray[np.float64]
@@ -141,8 +141,9 @@ class FrontState:
         T, K = c.n_towns, f.n_formations
         sector_u = rng["front/sector_strength"].random(len(f.sectors))
         strike_u = rng["front/strike_strength"].random(c.n_strike)
-        delay_u = rng["front/order_delay"].random(c.n_orders)
-        effort_z = rng["front/order_effort"].standard_normal(c.n_orders)
+        col = c.order_draw_col  # stable per order, as in the batch core
+        delay_u = rng["front/order_delay"].random(c.n_order_draws)[col]
+        effort_z = rng["front/order_effort"].standard_normal(c.n_order_draws)[col]
         control = c.theatre.initial_control.astype(np.int8).copy()
         progress = np.zeros(T)
         share = fr.gov_share(control, progress, c.depth_km)

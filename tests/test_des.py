@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from sim.engines.front_des import LOG_COLUMNS, FrontDesEngine, run_front_des, run_front_replica
-from sim.engines.front_state import FrontReplicaResult
-from sim.model import front_rates as fr
+from sim.engines.des import LOG_COLUMNS, FrontDesEngine, run_front_des, run_front_replica
+from sim.engines.state import FrontReplicaResult
+from sim.model import rates as fr
+from sim.model.campaign import FrontCampaign, load_front_orders, make_front_campaign
 from sim.model.forces import load_forces
-from sim.model.front_campaign import FrontCampaign, load_front_orders, make_front_campaign
-from sim.model.front_params import FrontParams
 from sim.model.modifiers import Modifier
+from sim.model.params import FrontParams
 from sim.scenario import load_scenario
 from sim.theatre import Theatre
 from sim.theatre.theatre import GOVERNMENT, OPPOSITION
@@ -237,7 +237,7 @@ def test_posture_of_a_front_town_in_the_simpy_engine(quiet: tuple[FrontCampaign,
 def test_posture_of_a_front_town_in_the_batch_core(quiet: tuple[FrontCampaign, int],
                                                    retaken: bool, posture: str) -> None:
     """The same rule in the batch core's rate step (the two engines must agree on it)."""
-    from sim.engines.front_batch import _gov_speed
+    from sim.engines.batch import _gov_speed
 
     c, t = quiet
     got = _gov_speed(c, 0, np.array([0]), np.array([t]), np.array([5.0]),
