@@ -1,1 +1,2 @@
-"""Calibration: targets from the record, the objective, screening, fitting and the posterior."""
+"""Calibration: targets from the record, the objective, the ABC-SMC posterior, its scores and
+simulation-based calibration."""
