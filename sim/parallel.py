@@ -209,14 +209,17 @@ class Progress:
 
 def map_blocks(job: Job[R], shared: Any, n: int, *, workers: int | None = 1,
                scheduler: Any = None, blocks_per_task: int | None = None,
-               progress: Progress | None = None) -> Iterator[R]:
+               progress: Progress | None = None, pool: _Pool | None = None) -> Iterator[R]:
     """Yield ``job(shared, start, m)`` for every task of an ``n``-replica run, in block order.
 
     ``job`` must be a module-level function (it is pickled to the workers). At most
     ``2 x workers`` tasks are in flight; results that finish early wait for their turn, so the
-    caller aggregates in block order whatever the workers' timing."""
+    caller aggregates in block order whatever the workers' timing. ``pool``: an open pool
+    (:func:`open_pool`, with this ``shared``) to use and leave open, instead of opening one."""
     todo = tasks(n, blocks_per_task)
-    pool = open_pool(shared, workers, scheduler)
+    own = pool is None
+    if pool is None:
+        pool = open_pool(shared, workers, scheduler)
     window = 2 * pool.workers
     inflight: deque[tuple[int, _Future[R]]] = deque()
     it = iter(todo)
@@ -234,7 +237,8 @@ def map_blocks(job: Job[R], shared: Any, n: int, *, workers: int | None = 1,
     finally:
         for _, fut in inflight:
             fut.cancel()
-        pool.close()
+        if own:
+            pool.close()
 
 
 # -- the batch core's tasks ---------------------------------------------------------------------
