@@ -8,6 +8,7 @@ prints where the batch core's time goes (:func:`profile_batch`). Benchmarks are 
 from __future__ import annotations
 
 import cProfile
+import os
 import pstats
 import resource
 import time
@@ -17,7 +18,7 @@ from typing import Any
 from sim.engines.batch import run_chunk
 from sim.engines.des import run_front_replica
 from sim.model.campaign import FrontCampaign
-from sim.parallel import batch_job, map_blocks, open_pool, tasks
+from sim.parallel import batch_job, default_workers, map_blocks, open_pool, tasks
 from sim.run import build_campaign
 from sim.scenario import load_scenario
 
@@ -76,6 +77,7 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
     process's, ``peak_rss_mb_worker`` the largest worker's."""
     c = build_campaign(load_scenario(scenario))
     run_chunk(c, seed, 0, 512)  # warm-up: imports, caches, first allocation
+    load = os.getloadavg()[0]  # other work on the machine skews the all-workers figure
     b_all, start_s, rss_worker, w = _batch_rate(c, seed, batch_replicas, workers, scheduler)
     n_one = max(512, batch_replicas // 2)
     b_one, _, _, _ = _batch_rate(c, seed, n_one, 1, None)
@@ -108,6 +110,8 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
         "des_replicas": des_replicas,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "peak_rss_mb_worker": round(rss_worker, 1),
+        "load_avg_1min_before": round(load, 2),
+        "cores": default_workers(),
     }
 
 

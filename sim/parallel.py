@@ -219,6 +219,10 @@ def map_blocks(job: Job[R], shared: Any, n: int, *, workers: int | None = 1,
     todo = tasks(n, blocks_per_task)
     own = pool is None
     if pool is None:
+        if scheduler is None:
+            w = default_workers() if workers is None else workers
+            # no idle processes to start for a small run (a bad value is left for open_pool)
+            workers = max(1, min(w, len(todo))) if w >= 1 else w
         pool = open_pool(shared, workers, scheduler)
     window = 2 * pool.workers
     inflight: deque[tuple[int, _Future[R]]] = deque()
