@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -112,6 +114,16 @@ _SHARED: Any = None  # what every task of this worker process needs, installed o
 def _install(shared: Any) -> None:
     global _SHARED
     _SHARED = shared
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # a worker blocked on the task queue would outlive a driver killed with -9 (and the fork
+        # server waits for its children): leave as soon as the driver is gone
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _call(job: Job[R], start: int, n: int) -> R:

@@ -177,3 +177,40 @@ def test_unreachable_scheduler_is_a_one_line_error(
     assert code == 2 and err.count("\n") == 1
     assert "--scheduler: value 'tcp://127.0.0.1:9'" in err and "dask scheduler" in err
     assert not (tmp_path / "c").exists()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_leave_when_the_driver_is_killed(tmp_path: Path) -> None:
+    """``kill -9`` of ``idlib-sim run --workers 2`` leaves no worker process running."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--replicas",
+                             "8000", "--workers", "2", "--quiet", "--out", str(tmp_path / "r")],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        workers = [w for k in _children(proc.pid) for w in _children(k)]  # via the fork server
+    assert len(workers) == 2, "the run ended or never started its two workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.2)
+    left = [w for w in workers if Path(f"/proc/{w}").exists()]
+    assert not left, f"worker processes {left} outlived the killed driver"
