@@ -228,10 +228,10 @@ def _bench(args: argparse.Namespace) -> int:
 def _parallel_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes for the batch core's replica blocks (default: all cores; "
-                        "results do not depend on it)")
+                        "results do not depend on it; the SimPy engine runs in one process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the blocks on a running Dask scheduler, e.g. tcp://HOST:8786 "
-                        "(see the README)")
+                   help="run the blocks on the workers of a running Dask scheduler, e.g. "
+                        "tcp://HOST:8786, instead of local processes (see the README)")
 
 
 def build_parser() -> argparse.ArgumentParser:
