@@ -66,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
                         seed=args.seed, sets={"posterior": None} if args.no_posterior else None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
-                       progress=not args.quiet and sys.stderr.isatty())
+                       progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
+                       scheduler=args.scheduler)
     ens = res.ensemble
     post = sc.posterior_samples()
     drawn = (f"parameters drawn from {post.n_samples} posterior samples" if post is not None
@@ -120,7 +121,8 @@ def _compare(args: argparse.Namespace) -> int:
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
     cmp = compare(a, b, replicas=args.replicas, seed=args.seed,
-                  progress=not args.quiet and sys.stderr.isatty())
+                  progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
+                  scheduler=args.scheduler)
     write_comparison(cmp, out, default_world()[0])
     summ = cmp.summary()
     print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
@@ -210,15 +212,31 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from sim.bench import bench
+    from sim.bench import bench, profile_batch
 
-    out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas)
+    if args.batch_replicas < 1 or args.des_replicas < 1:
+        raise IdlibSimError(f"--batch-replicas / --des-replicas: values {args.batch_replicas}, "
+                            f"{args.des_replicas}: must be at least 1")
+    if args.profile:
+        print(profile_batch(args.batch_replicas), end="")
+        return 0
+    out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas,
+                workers=args.workers, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(out))
     else:
         for k, v in out.items():
             print(f"{k}: {v}")
     return 0
+
+
+def _parallel_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes for the batch core's replica blocks (default: all cores; "
+                        "results do not depend on it; the SimPy engine runs in one process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the blocks on the workers of a running Dask scheduler, e.g. "
+                        "tcp://HOST:8786, instead of local processes (see the README)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-posterior", action="store_true",
                    help="run the scenario's params in every replica, not its posterior samples")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _parallel_options(r)
     r.set_defaults(func=_run)
 
     v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
@@ -261,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--no-posterior", action="store_true",
                     help="both scenarios run their params, not their posterior samples")
     cp.add_argument("--quiet", action="store_true")
+    _parallel_options(cp)
     cp.set_defaults(func=_compare)
 
     ca = sub.add_parser("calibrate", help="fit the model to the recorded capture dates")
@@ -279,8 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmark both engines on the baseline")
     b.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
-    b.add_argument("--batch-replicas", type=int, default=50_000)
-    b.add_argument("--des-replicas", type=int, default=200)
+    b.add_argument("--batch-replicas", type=int, default=32_768,
+                   help="replicas on all workers (half as many on one core)")
+    b.add_argument("--des-replicas", type=int, default=100)
+    b.add_argument("--profile", action="store_true",
+                   help="instead: cProfile one chunk of --batch-replicas replicas of the batch "
+                        "core and print where the time goes")
+    _parallel_options(b)
     b.set_defaults(func=_bench)
     return p
 

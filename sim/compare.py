@@ -25,12 +25,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.engines.batch import run_front_batch
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
-from sim.run import build_campaign, posterior_kw
+from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
 
@@ -139,8 +138,13 @@ class Comparison:
 
 
 def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | None = None,
-            progress: bool = False) -> Comparison:
-    """Run ``a`` and ``b`` paired (same seed, same replicas) and summarise B - A."""
+            progress: bool = False, workers: int | None = 1, scheduler: Any = None
+            ) -> Comparison:
+    """Run ``a`` and ``b`` paired (same seed, same replicas) and summarise B - A.
+
+    ``workers`` processes (``None``: all cores) or a Dask ``scheduler`` run the blocks of pairs
+    (:mod:`sim.parallel`); chunks are aggregated in block order, so the results do not depend on
+    either."""
     post = shared_posterior(a, b)
     ca, cb = build_campaign(a), build_campaign(b)
     if ca.start != cb.start:
@@ -159,12 +163,11 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     terr, towns = _Paired(), _Paired()
     diffs_area: list[NDArray[np.float32]] = []
     kd: dict[str, list[NDArray[np.int16]]] = {"a": [], "b": []}
-    from tqdm import tqdm
+    from sim.parallel import Progress, map_blocks, pair_job, tasks
 
-    bar = tqdm(total=n, unit="pair", desc="compare", leave=False, disable=not progress)
-    kw = posterior_kw(post)
-    for xa, xb in zip(run_front_batch(ca, seed, n, watch=watch, **kw),
-                      run_front_batch(cb, seed, n, watch=watch, **kw), strict=True):
+    bar = Progress(n, len(tasks(n)), unit="pair", desc="compare", show=progress)
+    for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
+                             scheduler=scheduler, progress=bar):
         d_area = xb.gov_area_km2 - xa.gov_area_km2
         terr.add(d_area)
         diffs_area.append(d_area)
@@ -173,7 +176,6 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
         held_b = xb.held_count[-1] if held_b is None else held_b + xb.held_count[-1]
         kd["a"].append(xa.watch_day)
         kd["b"].append(xb.watch_day)
-        bar.update(len(xa.final_control))
     bar.close()
     assert held_a is not None and held_b is not None
     mean, lo, hi = towns.mean_ci()

@@ -87,3 +87,7 @@ class UnknownTownError(IdlibSimError, KeyError):
 class PosteriorError(DataError):
     """A posterior file (samples of parameters, one row per sample) is malformed or does not fit
     the campaign; the message names the file, line, column and value."""
+
+
+class ParallelError(IdlibSimError):
+    """Bad ``--workers`` or an unreachable or empty ``--scheduler`` (:mod:`sim.parallel`)."""

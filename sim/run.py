@@ -54,7 +54,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.engines.batch import run_front_batch
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
 from sim.model.campaign import FrontCampaign, make_front_campaign
@@ -135,16 +134,17 @@ def new_ensemble(c: FrontCampaign) -> Ensemble:
 
 def simulate_batch(c: FrontCampaign, seed: int, n: int,
                    on_chunk: Callable[[BatchChunk], None] | None = None,
-                   progress: bool = False, posterior: Posterior | None = None) -> Ensemble:
-    """Run the front batch core and aggregate; ``on_chunk(chunk)`` sees each chunk."""
+                   progress: bool = False, posterior: Posterior | None = None,
+                   workers: int | None = 1, scheduler: Any = None) -> Ensemble:
+    """Run the front batch core and aggregate; ``on_chunk(chunk)`` sees each chunk, in replica
+    order. ``workers`` processes (``None``: all cores) or a Dask ``scheduler`` run the blocks
+    (:mod:`sim.parallel`); the results do not depend on either."""
+    from sim.parallel import Progress, batch_job, map_blocks, tasks
+
     ens = new_ensemble(c)
-    from tqdm import tqdm
-
-    bar = tqdm(total=n, unit="replica", desc="batch", leave=False, disable=not progress)
-    def tick(m: int) -> None:
-        bar.update(m)
-
-    for chunk in run_front_batch(c, seed, n, progress=tick, **posterior_kw(posterior)):
+    bar = Progress(n, len(tasks(n)), show=progress)
+    for chunk in map_blocks(batch_job, (c, seed, (), (), posterior), n, workers=workers,
+                            scheduler=scheduler, progress=bar):
         ens.add(chunk.first_capture_day, chunk.held_count, chunk.gov_area_km2, chunk.n_recaptures)
         if on_chunk is not None:
             on_chunk(chunk)
@@ -154,10 +154,13 @@ def simulate_batch(c: FrontCampaign, seed: int, n: int,
 
 def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | None = None,
                  replicas: int | None = None, seed: int | None = None,
-                 progress: bool = False, campaign: FrontCampaign | None = None) -> RunSummary:
+                 progress: bool = False, campaign: FrontCampaign | None = None,
+                 workers: int | None = 1, scheduler: Any = None) -> RunSummary:
     """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
 
-    The keyword arguments, when given, override the scenario's engine, replicas and seed."""
+    The keyword arguments, when given, override the scenario's engine, replicas and seed.
+    ``workers`` / ``scheduler``: where the batch core's blocks run (:mod:`sim.parallel`); the
+    SimPy engine runs in this process."""
     engine = engine or scenario.engine
     n = replicas if replicas is not None else scenario.replicas
     seed = seed if seed is not None else scenario.seed
@@ -166,7 +169,8 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
     t0 = time.perf_counter()
     if out is None:
         if engine == "batch":
-            ens = simulate_batch(c, seed, n, progress=progress, posterior=post)
+            ens = simulate_batch(c, seed, n, progress=progress, posterior=post,
+                                 workers=workers, scheduler=scheduler)
         else:
             ens = _des(c, seed, n, None, progress, posterior=post)
         return RunSummary(ens, time.perf_counter() - t0, None)
@@ -182,7 +186,8 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
                         writers[fname] = pq.ParquetWriter(tmp / fname, table.schema)
                     writers[fname].write_table(table)
 
-            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress, posterior=post)
+            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress, posterior=post,
+                                 workers=workers, scheduler=scheduler)
             for w in writers.values():
                 w.close()
         else:
