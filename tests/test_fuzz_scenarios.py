@@ -92,6 +92,10 @@ class Generator:
         self.rng = np.random.default_rng(np.random.SeedSequence(seed))
         self.root = root
         self.texts = {p.name: p.read_text() for p in SHIPPED}
+        # the shipped posterior, where the copied scenarios' relative `posterior:` path looks
+        post = SHIPPED[0].parent.parent / "calibration" / "record" / "posterior_samples.csv"
+        (root / "calibration" / "record").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(post, root / "calibration" / "record" / post.name)
         self.data_ops: list[Callable[[dict[str, Any], list[str]], None]] = [
             self.delete_key, self.set_value, self.add_key, self.misspell_key]
         self.text_ops: list[Callable[[str, Path, list[str]], str]] = [

@@ -10,6 +10,7 @@ import pytest
 
 from sim import cli
 from sim import run as run_mod
+from sim.scenario import load_scenario
 
 BASELINE = str(Path(__file__).parents[1] / "scenarios" / "baseline.yaml")
 
@@ -24,7 +25,9 @@ def test_batch_run_writes_documented_outputs(tmp_path: Path) -> None:
         assert (out / f).is_file(), f
     man = json.loads((out / "manifest.json").read_text())
     assert man["seed"] == 4 and man["replicas"] == 600 and man["engine"] == "batch"
-    assert man["model"] == "front" and man["posterior_sha256"] is None
+    post = load_scenario(BASELINE).posterior_samples()
+    assert post is not None  # the baseline runs on the calibrated posterior
+    assert man["model"] == "front" and man["posterior_sha256"] == post.digest()
     assert len(man["scenario_sha256"]) == 64
     towns = pd.read_csv(out / "towns.csv", keep_default_na=False)
     assert list(towns.columns) == ["town", "p_captured", "p_held_at_end", "p_recaptured",

@@ -56,8 +56,18 @@ def test_the_path_is_relative_to_the_file_that_names_it(tree: Path) -> None:
                               "modifiers.spring_shield.counterattack_mult")
 
 
-def test_no_posterior_is_none() -> None:
-    assert load_scenario(BASELINE).posterior_samples() is None
+def test_no_posterior_is_none(tmp_path: Path) -> None:
+    off = write(tmp_path / "off.yaml", f"name: o\ndescription: o?\nextends: {BASELINE}\n"
+                                        "posterior: null\n")
+    assert load_scenario(off).posterior_samples() is None
+    assert with_overrides(load_scenario(BASELINE),
+                          sets={"posterior": None}).posterior_samples() is None
+
+
+def test_the_baseline_names_the_calibrated_posterior() -> None:
+    post = load_scenario(BASELINE).posterior_samples()
+    shipped = BASELINE.parents[1] / "calibration" / "record" / "posterior_samples.csv"
+    assert post is not None and Path(post.source).resolve() == shipped.resolve()
 
 
 def test_a_missing_or_bad_file_is_blamed_on_the_entry(tree: Path) -> None:
@@ -176,7 +186,8 @@ def test_the_manifest_names_the_posterior(tree: Path, tmp_path: Path) -> None:
 
 def test_compare_needs_the_same_posterior_on_both_sides(
         tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with_post, without = load_scenario(tree / "child.yaml"), load_scenario(BASELINE)
+    with_post = load_scenario(tree / "child.yaml")
+    without = with_overrides(load_scenario(BASELINE), sets={"posterior": None})
     with pytest.raises(ScenarioError, match="same posterior samples, or neither"):
         compare(without, with_post, replicas=10, seed=1)
     assert cli.main(["compare", str(BASELINE), str(tree / "child.yaml"), "--replicas", "10",
