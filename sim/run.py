@@ -81,12 +81,6 @@ def build_campaign(scenario: Scenario, theatre: Theatre | None = None,
                                scenario.period.start, scenario.period.end)
 
 
-def posterior_kw(post: Posterior | None) -> dict[str, Any]:
-    """Engine keyword for a posterior (none at all without one, so that engines without the
-    keyword keep working on fixed parameters)."""
-    return {} if post is None else {"posterior": post}
-
-
 def apply_force_overrides(forces: Forces, scenario: Scenario, theatre: Theatre) -> Forces:
     """Forces with the scenario's strength overrides and added orders (names are checked at
     load time; a clear error remains here for scenarios built in code)."""
@@ -213,9 +207,8 @@ def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
     logs, controls, areas, firsts, recs, lasts = [], [], [], [], [], []
     from tqdm import tqdm
 
-    kw = posterior_kw(posterior)
     for r in tqdm(range(n), unit="replica", desc="des", leave=False, disable=not progress):
-        res = run_front_replica(c, seed, r, **kw)
+        res = run_front_replica(c, seed, r, posterior=posterior)
         ens.add(res.first_capture_day[None, :],
                 (res.control == 1).astype(np.int64), res.gov_area_km2[None, :],
                 res.n_recaptures[None, :])

@@ -173,14 +173,18 @@ def _describe(res: list[tuple[str, int, float]], c: FrontCampaign) -> str:
     return f"{test} on {place}, raw p = {p:.2g}"
 
 
-@pytest.mark.parametrize("name", list(OFF))
-def test_engines_agree(name: str, settings: dict[str, FrontCampaign]) -> None:
-    c = settings[name]
-    res = equivalence_pvalues(des_run(name, c), batch_run(c))
+def assert_agree(label: str, res: list[tuple[str, int, float]], c: FrontCampaign) -> None:
+    """Enough informative comparisons, strike groups exercised, and no Holm-adjusted rejection."""
     assert len(res) >= 60, "too few informative comparisons for the test to mean anything"
     assert sum(r[0] == "recapture day" for r in res) >= 3, "the strike groups are not exercised"
     p_adj = holm_min_adjusted([r[2] for r in res])
-    assert p_adj >= ALPHA, f"{name}: engines differ ({_describe(res, c)}, Holm p = {p_adj:.2g})"
+    assert p_adj >= ALPHA, f"{label}: engines differ ({_describe(res, c)}, Holm p = {p_adj:.2g})"
+
+
+@pytest.mark.parametrize("name", list(OFF))
+def test_engines_agree(name: str, settings: dict[str, FrontCampaign]) -> None:
+    c = settings[name]
+    assert_agree(name, equivalence_pvalues(des_run(name, c), batch_run(c)), c)
 
 
 def test_detects_a_perturbed_model(settings: dict[str, FrontCampaign]) -> None:
@@ -203,11 +207,8 @@ def test_engines_agree_under_a_posterior(settings: dict[str, FrontCampaign]) -> 
     """Each replica draws its parameters from 50 prior draws (diverse rows, every free field
     and two modifier parameters): the two engines still implement one model."""
     c = settings["baseline"]
-    res = equivalence_pvalues(des_posterior_run(c), batch_run(c, prior_posterior()))
-    assert len(res) >= 60, "too few informative comparisons for the test to mean anything"
-    assert sum(r[0] == "recapture day" for r in res) >= 3, "the strike groups are not exercised"
-    p_adj = holm_min_adjusted([r[2] for r in res])
-    assert p_adj >= ALPHA, f"posterior: engines differ ({_describe(res, c)}, Holm p = {p_adj:.2g})"
+    assert_agree("posterior",
+                 equivalence_pvalues(des_posterior_run(c), batch_run(c, prior_posterior())), c)
 
 
 def test_detects_a_perturbed_model_under_a_posterior(settings: dict[str, FrontCampaign]) -> None:
