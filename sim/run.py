@@ -38,6 +38,9 @@ Output files (all in the run directory; documented in the README):
     so the first model's ``strength_daily.csv`` is gone.
 ``territory.png``, ``timeline.png``, ``final_map.png``
     plots (unless ``outputs.plots`` is false).
+``results.nc``, ``towns.geojson``, ``cells.geojson``, ``front.geojson``, ``map.html``, ``front.gif``
+    the run as a NetCDF Dataset, its geography, the interactive map (with the plots) and the
+    animation (if ``outputs.animation``): :mod:`sim.geo.outputs`.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import pyarrow.parquet as pq
 
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
+from sim.geo.outputs import write_geo_outputs
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import Forces, Order, load_forces
 from sim.model.posterior import Posterior
@@ -191,12 +195,16 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
         _write_tables(tmp, ens)
         if scenario.outputs.plots:
             _write_plots(tmp, c, ens)
-        write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
-                       scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
-                       start=c.start, end=c.end, n_towns=c.n_towns, model="front",
-                       posterior_file=scenario.posterior,
-                       posterior_sha256=None if post is None else post.digest(),
-                       wall_time_s=round(wall, 3))
+        manifest = dict(scenario=scenario.name, scenario_file=scenario.source_file,
+                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
+                        start=c.start, end=c.end, n_towns=c.n_towns, model="front",
+                        posterior_file=scenario.posterior,
+                        posterior_sha256=None if post is None else post.digest(),
+                        wall_time_s=round(wall, 3))
+        write_geo_outputs(tmp, c, ens, provenance=manifest, html_map=scenario.outputs.plots,
+                          animation=scenario.outputs.animation,
+                          title=f"{scenario.name}, {n} replicas")
+        write_manifest(tmp, **manifest)
     return RunSummary(ens, wall, Path(out))
 
 

@@ -67,6 +67,8 @@ class Outputs(BaseModel):
     plots: bool = True
     event_log: bool = True
     """SimPy engine only: write the full event log."""
+    animation: bool = False
+    """Write ``front.gif`` (P(held) by day; a few seconds per run, so off by default)."""
 
 
 class FormationOverride(BaseModel):
