@@ -34,9 +34,15 @@ GIF_COLOURS = 128
 
 
 def phase_on(campaign: FrontCampaign, date: dt.date) -> str:
-    """The record's latest calendar entry started on or before ``date`` ("" if none)."""
+    """The record's phase on ``date`` (``seeds/calendar.csv``): a dated window (an entry with
+    an ``end``, inclusive) in force that day, else the latest entry started on or before it."""
     rows = [r for r in campaign.theatre.tables.calendar if r.start <= date]
-    return max(rows, key=lambda r: r.start).phase.replace("_", " ") if rows else ""
+    windows = [r for r in rows if r.end is not None and date <= r.end]
+    pick = windows or [r for r in rows if r.end is None]
+    if not pick:
+        return ""
+    latest = max(r.start for r in pick)
+    return [r for r in pick if r.start == latest][-1].phase.replace("_", " ")
 
 
 def active_modifiers(campaign: FrontCampaign, date: dt.date) -> list[str]:

@@ -1,0 +1,45 @@
+"""``front.gif``: one frame per date, small, on request; its titles' phase and modifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sim.plots.animation import active_modifiers, phase_on
+from sim.run import build_campaign, run_scenario
+from sim.scenario import load_scenario
+from sim.scenario.load import with_overrides
+
+BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
+
+
+def test_animation_is_written_on_request_one_frame_per_date(tmp_path: Path) -> None:
+    sc = load_scenario(BASELINE)
+    assert not sc.outputs.animation  # off by default: it costs seconds per run
+    sc = with_overrides(sc, sets={"outputs.plots": False, "outputs.animation": True})
+    c = build_campaign(sc)
+    run_scenario(sc, tmp_path / "r", replicas=64, seed=1, campaign=c)
+    gif = tmp_path / "r" / "front.gif"
+    assert gif.stat().st_size < 3_000_000
+    im = Image.open(gif)
+    assert im.n_frames == c.n_days + 1
+    im.seek(0)
+    first = np.asarray(im.convert("RGB"), int)
+    im.seek(im.n_frames - 1)
+    last = np.asarray(im.convert("RGB"), int)
+    # the front moved: a good share of the picture changed colour between 19 Dec and 6 Mar
+    assert (np.abs(first - last).sum(axis=2) > 30).mean() > 0.02
+
+
+def test_titles_name_the_recorded_phase_and_the_modifiers_in_force() -> None:
+    c = build_campaign(load_scenario(BASELINE))
+    assert phase_on(c, dt.date(2019, 12, 19)) == "offensive start"
+    assert phase_on(c, dt.date(2020, 1, 13)) == "january ceasefire"
+    assert phase_on(c, dt.date(2020, 3, 1)) == "spring shield"
+    on = active_modifiers(c, dt.date(2020, 2, 28))
+    assert "spring_shield" in on and "weather_pause" not in on
+    assert "weather_pause" in active_modifiers(c, dt.date(2020, 1, 1))
+    assert "spring_shield" not in active_modifiers(c, dt.date(2020, 2, 26))
