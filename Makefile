@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 ## Set up and run the main job: the theatre and the baseline scenario, end to end, with plots.
 run: $(STAMP)
 	$(BIN)/idlib-sim theatre --out out/theatre
-	$(BIN)/idlib-sim run scenarios/baseline.yaml --out out/baseline
+	$(BIN)/idlib-sim run scenarios/baseline.yaml --out out/baseline --animation
 
 ## Set up and run the lint, type checks and the test suite (statistical tests included).
 ## The map test renders map.html in headless Chromium: installed here (Debian, as root) if missing.

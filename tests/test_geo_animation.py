@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from sim import cli
 from sim.plots.animation import active_modifiers, phase_on
-from sim.run import build_campaign, run_scenario
+from sim.run import build_campaign
 from sim.scenario import load_scenario
-from sim.scenario.load import with_overrides
 
 BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
 
@@ -19,9 +19,9 @@ BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
 def test_animation_is_written_on_request_one_frame_per_date(tmp_path: Path) -> None:
     sc = load_scenario(BASELINE)
     assert not sc.outputs.animation  # off by default: it costs seconds per run
-    sc = with_overrides(sc, sets={"outputs.plots": False, "outputs.animation": True})
     c = build_campaign(sc)
-    run_scenario(sc, tmp_path / "r", replicas=64, seed=1, campaign=c)
+    assert cli.main(["run", str(BASELINE), "--replicas", "64", "--seed", "1", "--out",
+                     str(tmp_path / "r"), "--quiet", "--animation"]) == 0
     gif = tmp_path / "r" / "front.gif"
     assert gif.stat().st_size < 3_000_000
     im = Image.open(gif)
