@@ -125,3 +125,18 @@ def test_recorded_control_changes_the_day_after_each_recorded_capture(theatre) -
             assert rc[day + 1, node] == 1, theatre.names[node]
     changed = (rc != rc[0]).any(axis=0)
     assert set(np.flatnonzero(changed)) <= set(rec["node"])
+
+
+def test_identical_runs_write_identical_files(run, tmp_path: Path) -> None:
+    from sim.geo.outputs import write_geo_outputs
+
+    summary, c, _ = run
+    files = {}
+    for name, wall in (("a", 1.0), ("b", 2.0)):  # the wall time differs between identical runs
+        (tmp_path / name).mkdir()
+        written = write_geo_outputs(tmp_path / name, c, summary.ensemble, html_map=True,
+                                    provenance={"seed": 3, "wall_time_s": wall})
+        files[name] = {p.name: p.read_bytes() for p in written}
+    assert sorted(files["a"]) == ["cells.geojson", "front.geojson", "map.html", "results.nc",
+                                  "towns.geojson"]
+    assert files["a"] == files["b"]

@@ -78,12 +78,13 @@ def _posts(campaign: FrontCampaign) -> list[dict[str, Any]]:
 
 class _Layers(MacroElement):
     """The page's own script: cells, towns, posts, front lines, the slider and the legend,
-    drawn into folium feature groups (so folium's layer control lists them)."""
+    drawn into folium feature groups (so folium's layer control lists them). The groups are
+    named when the page is rendered, after :func:`_stable_ids`."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function () {
-  var map = {{ this.map }}, D = {{ this.data }};
+  var map = {{ this.map.get_name() }}, D = {{ this.data }};
   var PAL = D.palette, OPACITY = {{ this.opacity }};
   function colour(p) { return PAL[Math.max(0, Math.min(PAL.length - 1,
                                                         Math.round(p * (PAL.length - 1))))]; }
@@ -95,11 +96,11 @@ class _Layers(MacroElement):
     var t = D.towns[l.feature.properties.idx];
     l.bindTooltip(esc(t.town));
   });
-  cells.addTo({{ this.cells_group }});
+  cells.addTo({{ this.cells_group.get_name() }});
   var simFront = L.geoJSON(null, {style: {color: "{{ this.sim_colour }}", weight: 3}})
-      .addTo({{ this.sim_group }});
+      .addTo({{ this.sim_group.get_name() }});
   var recFront = L.geoJSON(null, {style: {color: "{{ this.rec_colour }}", weight: 2,
-      dashArray: "6 5"}}).addTo({{ this.rec_group }});
+      dashArray: "6 5"}}).addTo({{ this.rec_group.get_name() }});
   var markers = D.towns.map(function (t) {
     var html = "<b>" + esc(t.town) + "</b><br>held on 18 Dec 2019 by " + esc(t.initial_control)
       + "<br>recorded first capture: " + esc(t.recorded_capture || "none in the record")
@@ -109,7 +110,8 @@ class _Layers(MacroElement):
       + "<br>P(captured) = " + t.p_captured.toFixed(3)
       + "<br>P(government holds it at the end) = " + t.p_held_end.toFixed(3);
     return L.circleMarker([t.lat, t.lon], {radius: 3.5, weight: 1, color: "#000000",
-      fillColor: "#ffffff", fillOpacity: 1}).bindPopup(html).addTo({{ this.towns_group }});
+      fillColor: "#ffffff", fillOpacity: 1}).bindPopup(html)
+      .addTo({{ this.towns_group.get_name() }});
   });
   D.posts.forEach(function (p) {
     var icon = L.divIcon({className: "idlib-post", iconSize: [16, 16], iconAnchor: [8, 10],
@@ -118,7 +120,7 @@ class _Layers(MacroElement):
     L.marker([p.lat, p.lon], {icon: icon, title: "Turkish observation post"})
       .bindPopup("<b>Turkish observation post(s) at " + esc(p.town) + "</b><br>"
                  + p.posts.map(esc).join("<br>"))
-      .addTo({{ this.posts_group }});
+      .addTo({{ this.posts_group.get_name() }});
   });
   var label;
   function show(k) {
@@ -166,8 +168,8 @@ class _Layers(MacroElement):
     return div; }});
   new Legend().addTo(map);
   // the cells came last into the overlay pane: lift the lines and towns back over them
-  [{{ this.roads_group }}, recFront, simFront, {{ this.towns_group }}].forEach(function (g) {
-    g.bringToFront(); });
+  [{{ this.roads_group.get_name() }}, recFront, simFront,
+   {{ this.towns_group.get_name() }}].forEach(function (g) { g.bringToFront(); });
   map.fitBounds(cells.getBounds());
   show(D.dates.length - 1);
 })();
@@ -244,11 +246,10 @@ def make_map(ens: Ensemble, campaign: FrontCampaign, *, title: str = "",
                         color=ROAD_COLOURS.get(road, "#555555"), weight=3,
                         tooltip=road).add_to(groups["roads"])
     m.add_child(_Layers(
-        map=m.get_name(), data=_json(data), opacity=FILL_OPACITY,
-        cells_group=groups["cells"].get_name(), sim_group=groups["sim"].get_name(),
-        rec_group=groups["rec"].get_name(), roads_group=groups["roads"].get_name(),
-        towns_group=groups["towns"].get_name(),
-        posts_group=groups["posts"].get_name(), sim_colour=SIM_FRONT_COLOUR,
+        map=m, data=_json(data), opacity=FILL_OPACITY,
+        cells_group=groups["cells"], sim_group=groups["sim"], rec_group=groups["rec"],
+        roads_group=groups["roads"], towns_group=groups["towns"], posts_group=groups["posts"],
+        sim_colour=SIM_FRONT_COLOUR,
         rec_colour=RECORDED_FRONT_COLOUR, post_colour=POST_COLOUR,
         m4=ROAD_COLOURS["M4"], m5=ROAD_COLOURS["M5"]))
     folium.LayerControl(collapsed=False).add_to(m)
@@ -261,7 +262,19 @@ def _geojson(geom: Any) -> str:
     return str(shapely.to_geojson(geom))
 
 
+def _stable_ids(element: Any, counter: list[int] | None = None) -> None:
+    """Number the page's elements in order: folium names them with random UUIDs, and identical
+    runs must write identical files."""
+    counter = [0] if counter is None else counter
+    counter[0] += 1
+    element._id = f"{counter[0]:08x}"
+    for child in list(getattr(element, "_children", {}).values()):
+        _stable_ids(child, counter)
+
+
 def write_map(ens: Ensemble, campaign: FrontCampaign, path: str | Path, **kw: Any) -> Path:
     """Write :func:`make_map` (same keywords) as one self-contained HTML file at ``path``."""
-    make_map(ens, campaign, **kw).save(str(path))
+    m = make_map(ens, campaign, **kw)
+    _stable_ids(m.get_root())
+    m.save(str(path))
     return Path(path)

@@ -24,6 +24,9 @@ from sim.results import Ensemble
 from sim.theatre.history import recorded_captures
 
 FILES = ("results.nc", "towns.geojson", "cells.geojson", "front.geojson")
+#: Manifest fields that differ between two runs of the same scenario and seed: kept out of
+#: ``results.nc`` so that identical runs write identical files, byte for byte.
+VOLATILE = ("wall_time_s", "written_at")
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -37,11 +40,13 @@ def write_geo_outputs(directory: str | Path, campaign: FrontCampaign, ens: Ensem
     """Write the files of the module docstring into ``directory`` (a run folder being written:
     its per-replica parquet files, if there, go into ``results.nc``). Returns the paths written.
 
-    ``provenance``: the manifest's fields, stored in ``results.nc``'s attributes."""
+    ``provenance``: the manifest's fields, stored in ``results.nc``'s attributes (less
+    :data:`VOLATILE`)."""
     out = Path(directory)
     th = campaign.theatre
+    attrs = {k: v for k, v in (provenance or {}).items() if k not in VOLATILE}
     ds = to_dataset(ens, campaign, per_replica=out if (out / "capture_days.parquet").exists()
-                    else None, attrs=provenance)
+                    else None, attrs=attrs)
     written = [write_netcdf(ds, out / "results.nc")]
     rec = recorded_captures(th, campaign.start, campaign.end)
     summary = town_summary(ens, campaign, recorded=rec)
