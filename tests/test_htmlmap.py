@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sim.geo.htmlmap import FILL_OPACITY, palette
+from sim.geo.htmlmap import FILL_OPACITY, _posts, palette
 from sim.model.campaign import FrontCampaign
 from sim.run import RunSummary, build_campaign, run_scenario
 from sim.scenario import load_scenario
@@ -72,6 +72,26 @@ def test_chromium_draws_every_cell_in_the_colour_of_its_probability(run, tmp_pat
     expected = [pal[i] for i in idx]
     assert fills == expected
     assert "2020-03-06" in dom  # the slider starts at the last date
+
+
+def test_the_date_slider_recolours_the_cells(run, tmp_path: Path) -> None:
+    _, c, out = run
+    page = tmp_path / "first_date.html"
+    # what a user does: move the slider to its first date (the page's script runs first)
+    page.write_text((out / "map.html").read_text() + '<script>var s = document.querySelector('
+                    '".idlib-slider input"); s.value = 0; s.dispatchEvent(new Event("input"));'
+                    '</script>')
+    dom = browse(page, tmp_path, "--dump-dom").stdout
+    cells = [p for p in re.findall(r"<path[^>]*>", dom) if f'fill-opacity="{FILL_OPACITY}"' in p]
+    fills = [re.search(r'fill="(#[0-9a-f]{6})"', p).group(1) for p in cells]  # type: ignore
+    pal = palette()
+    # at 00:00 on 19 Dec every replica holds the initial control: the two ends of the colour map
+    assert fills == [pal[100] if g else pal[0] for g in c.theatre.initial_control]
+    assert "00:00 on <b>2019-12-19</b>" in dom
+    # posts set up during the campaign (the Saraqib ring on 1 Feb, ...) are not there on 19 Dec
+    groups = _posts(c)
+    assert any(g["since"] for g in groups)
+    assert dom.count('title="Turkish observation post"') == sum(g["since"] is None for g in groups)
 
 
 def test_chromium_screenshot_shows_the_colour_map(run, tmp_path: Path) -> None:

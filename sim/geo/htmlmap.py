@@ -65,15 +65,16 @@ def _json(obj: Any) -> str:
 
 
 def _posts(campaign: FrontCampaign) -> list[dict[str, Any]]:
-    """The Turkish observation posts grouped by the town they stand at."""
+    """The Turkish observation posts grouped by the town they stand at and the date they were
+    set up (``since``: ISO date, ``null`` = before the campaign)."""
     th = campaign.theatre
-    groups: dict[int, list[str]] = {}
+    groups: dict[tuple[int, str | None], list[str]] = {}
     for p in th.tables.posts:
-        node = th.resolve(p.town)
-        since = p.established.isoformat() if p.established else "before the campaign"
-        groups.setdefault(node, []).append(f"{p.post} (since {since})")
+        since = p.established.isoformat() if p.established else None
+        groups.setdefault((th.resolve(p.town), since), []).append(p.post)
     return [{"town": th.names[k], "lat": float(th.towns["lat"].iloc[k]),
-             "lon": float(th.towns["lon"].iloc[k]), "posts": v} for k, v in groups.items()]
+             "lon": float(th.towns["lon"].iloc[k]), "since": since, "posts": v}
+            for (k, since), v in groups.items()]
 
 
 class _Layers(MacroElement):
@@ -113,14 +114,15 @@ class _Layers(MacroElement):
       fillColor: "#ffffff", fillOpacity: 1}).bindPopup(html)
       .addTo({{ this.towns_group.get_name() }});
   });
-  D.posts.forEach(function (p) {
+  var posts = {{ this.posts_group.get_name() }};
+  var postMarkers = D.posts.map(function (p) {
     var icon = L.divIcon({className: "idlib-post", iconSize: [16, 16], iconAnchor: [8, 10],
       html: "<span style='color:{{ this.post_colour }};font-size:16px;line-height:16px;"
           + "text-shadow:0 0 2px #fff'>&#9650;</span>"});
-    L.marker([p.lat, p.lon], {icon: icon, title: "Turkish observation post"})
+    return L.marker([p.lat, p.lon], {icon: icon, title: "Turkish observation post"})
       .bindPopup("<b>Turkish observation post(s) at " + esc(p.town) + "</b><br>"
-                 + p.posts.map(esc).join("<br>"))
-      .addTo({{ this.posts_group.get_name() }});
+                 + p.posts.map(esc).join("<br>") + "<br>set up "
+                 + (p.since ? "on " + esc(p.since) : "before the campaign"));
   });
   var label;
   function show(k) {
@@ -132,6 +134,10 @@ class _Layers(MacroElement):
     simFront.clearLayers(); recFront.clearLayers();
     if (D.front_sim[k]) simFront.addData(D.front_sim[k]);
     if (D.front_rec[k]) recFront.addData(D.front_rec[k]);
+    postMarkers.forEach(function (m, i) {  // a post shows from the date it was set up
+      var since = D.posts[i].since;
+      if (!since || since < D.dates[k]) { posts.addLayer(m); } else { posts.removeLayer(m); }
+    });
     label.innerHTML = "00:00 on <b>" + D.dates[k] + "</b>";
   }
   var Slider = L.Control.extend({options: {position: "topright"}, onAdd: function () {
