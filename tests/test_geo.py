@@ -85,13 +85,14 @@ def test_front_contour_lies_where_the_interpolated_probability_is_one_half(run,
     summary, _, _ = run
     p = summary.ensemble.p_held_at_end()
     fc = FrontContours(theatre)
-    exact = LinearNDInterpolator(theatre.xy_km, p)(fc.X, fc.Y)
+    interp = LinearNDInterpolator(theatre.xy_km, p)
+    exact = interp(fc.X, fc.Y)
     np.testing.assert_allclose(fc.surface(p), exact, atol=1e-9, equal_nan=True)
     lines = fc.lines(p)
     assert lines
     verts = np.concatenate(lines)
     xy = theatre.projection.to_km(verts[:, 1], verts[:, 0])
-    z = LinearNDInterpolator(theatre.xy_km, p)(xy)
+    z = interp(xy)
     # contourpy interpolates linearly between grid nodes 1 km apart; where no triangle edge
     # crosses the grid step the surface is linear there and the vertex is exactly at 0.5
     assert np.median(np.abs(z - 0.5)) < 0.01 and np.nanmax(np.abs(z - 0.5)) < 0.2

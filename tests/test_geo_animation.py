@@ -20,7 +20,10 @@ def test_animation_is_written_on_request_one_frame_per_date(tmp_path: Path) -> N
     sc = load_scenario(BASELINE)
     assert not sc.outputs.animation  # off by default: it costs seconds per run
     c = build_campaign(sc)
-    assert cli.main(["run", str(BASELINE), "--replicas", "64", "--seed", "1", "--out",
+    quick = tmp_path / "quick.yaml"  # the baseline without the static plots and the map
+    quick.write_text(f"name: quick\ndescription: x\nextends: {BASELINE}\n"
+                     "outputs:\n  plots: false\n")
+    assert cli.main(["run", str(quick), "--replicas", "64", "--seed", "1", "--out",
                      str(tmp_path / "r"), "--quiet", "--animation"]) == 0
     gif = tmp_path / "r" / "front.gif"
     assert gif.stat().st_size < 3_000_000

@@ -72,7 +72,8 @@ def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
              (max(getattr(p, "geoms", [p]), key=lambda q: q.area) for p in polys)]
     fig, ax = plt.subplots(figsize=(7.2, 6.4))
     canvas = FigureCanvasAgg(fig)
-    moving: list[matplotlib.artist.Artist] = []
+    moving: list[matplotlib.artist.Artist] = []  # redrawn on every frame
+    overlay: list[matplotlib.artist.Artist] = []  # static, but above the cells: drawn once
     norm = matplotlib.colors.Normalize(0.0, 1.0)
     cells = PolyCollection(verts, cmap=CMAP, norm=norm, edgecolors="white", linewidths=0.3)
     cells.set_array(p_held[0])
@@ -92,7 +93,7 @@ def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
         k = th.try_resolve(name)
         if k is not None:
             halo = matplotlib.patheffects.withStroke(linewidth=1.5, foreground="black")
-            moving.append(ax.annotate(th.names[k], (lon[k], lat[k]), xytext=(3, 3),
+            overlay.append(ax.annotate(th.names[k], (lon[k], lat[k]), xytext=(3, 3),
                                       textcoords="offset points", fontsize=7, color="white",
                                       weight="bold", zorder=6, path_effects=[halo]))
     x0, y0, x1, y1 = np.concatenate(verts).min(0).tolist() + np.concatenate(verts).max(0).tolist()
@@ -111,16 +112,25 @@ def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
         Line2D([], [], color=ROAD_STYLE["M4"][0], lw=2, label="M4")],
         loc="lower left", fontsize=7, framealpha=0.9)
     legend.set_zorder(10)
-    moving.append(legend)
+    overlay.append(legend)
     head = ax.set_title("", fontsize=9)
     moving.append(head)
-    # Blitting: the static parts (axes, colour bar, legend) are drawn once; each frame restores
-    # them and draws only what moves, in z-order (text drawing dominates a full redraw).
+    # Blitting: the static parts (axes, colour bar) are drawn once; so are the labels and the
+    # legend, which lie above the cells: drawn alone on a transparent layer and laid over each
+    # frame. Each frame draws only the cells, the roads, the dots and the title (text drawing
+    # dominates a full redraw).
     fig.set_dpi(dpi)
-    for a in moving:
+    for a in moving + overlay:
         a.set_animated(True)
     canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
+    renderer = canvas.get_renderer()
+    renderer.clear()
+    for a in sorted(overlay, key=lambda a: a.get_zorder()):
+        fig.draw_artist(a)
+    top = np.asarray(canvas.buffer_rgba(), float)
+    alpha = top[..., 3:] / 255.0
+    top_rgb = top[..., :3] * alpha
     moving.sort(key=lambda a: a.get_zorder())
     frames = []
     for i in range(n_dates):
@@ -134,8 +144,8 @@ def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
         canvas.restore_region(background)
         for a in moving:
             fig.draw_artist(a)
-        rgba = np.asarray(canvas.buffer_rgba())
-        frames.append(Image.fromarray(rgba[..., :3].copy()).quantize(
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3] * (1.0 - alpha) + top_rgb
+        frames.append(Image.fromarray(np.round(rgb).astype(np.uint8)).quantize(
             GIF_COLOURS, method=Image.Quantize.FASTOCTREE))
     plt.close(fig)
     frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:],
