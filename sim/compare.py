@@ -29,6 +29,7 @@ from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
+from sim.results import state_days
 from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
@@ -184,11 +185,10 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     m, m_lo, m_hi = terr.mean_ci()
     allds = np.concatenate(diffs_area)
     qs = np.quantile(allds, [0.05, 0.5, 0.95], axis=0)
-    # row i: the state at 00:00 of start + i days (row 0: the start, before any fighting)
-    dates = [(ca.start + dt.timedelta(days=i)).isoformat() for i in range(ca.n_days + 1)]
-    terr_df = pd.DataFrame({"date": dates, "mean_km2": m,
-                            "ci_low_km2": m_lo, "ci_high_km2": m_hi, "q05_km2": qs[0],
-                            "q50_km2": qs[1], "q95_km2": qs[2]})
+    # row i: the state at the end of day i - 1 (row 0: the start), as in every table
+    terr_df = state_days(ca.start, ca.n_days).assign(
+        mean_km2=m, ci_low_km2=m_lo, ci_high_km2=m_hi, q05_km2=qs[0], q50_km2=qs[1],
+        q95_km2=qs[2])
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
