@@ -5,7 +5,9 @@ warns "IProgress not found" and falls back anyway), else the plain bar, printed 
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -38,3 +40,15 @@ def tqdm(*args: Any, **kwargs: Any) -> Any:
 def interactive() -> bool:
     """Whether to show progress by default: on a terminal (stderr) or in a notebook."""
     return in_notebook() or sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def stage(what: str, show: bool) -> Iterator[None]:
+    """Show ``what...`` on stderr while a step without a count of its own runs (building the
+    theatre, writing outputs); the line goes away when it is done."""
+    bar = tqdm(total=1, desc=what, bar_format="{desc}...", leave=False, disable=not show)
+    try:
+        yield
+    finally:
+        bar.update(1)
+        bar.close()

@@ -192,9 +192,12 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
                        posterior=post)
         wall = time.perf_counter() - t0
-        _write_tables(tmp, ens)
-        if scenario.outputs.plots:
-            _write_plots(tmp, c, ens)
+        from sim.progress import stage
+
+        with stage("writing tables and plots", progress):
+            _write_tables(tmp, ens)
+            if scenario.outputs.plots:
+                _write_plots(tmp, c, ens)
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
                        start=c.start, end=c.end, n_towns=c.n_towns, model="front",
