@@ -73,6 +73,9 @@ class RunResult:
     wall_s: float
     directory: Path
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, compare=False)
+    _plots_pending: bool = False
+    """The folder lacks the run's plots, drawn when it is saved (a run kept in a temporary
+    folder skips the second or two they take)."""
 
     @property
     def replicas(self) -> int:
@@ -137,6 +140,10 @@ class RunResult:
                     dest = tmp / f.relative_to(self.directory)
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(f, dest)
+            if self._plots_pending:
+                from sim.run import _write_plots
+
+                _write_plots(tmp, self.campaign, self.ensemble)
         return target
 
     def __repr__(self) -> str:
@@ -229,7 +236,8 @@ def run(scenario: str | Path | Scenario | Mapping[str, Any], replicas: int | Non
         (:func:`sim.load_scenario` with ``base_dir`` for another folder)
     replicas, seed, engine : override the scenario's (``engine``: ``"batch"`` or ``"des"``)
     out : write the run folder there (as ``idlib-sim run --out``); ``None``: into a private
-        temporary folder, kept while the result lives (``.save(path)`` copies it)
+        temporary folder, kept while the result lives, without the plots (``.save(path)``
+        copies it and draws them)
     workers : processes for the batch core (``None``: all cores); the results do not depend
         on it. A script using more than one must guard its entry point with
         ``if __name__ == "__main__":``
@@ -250,10 +258,12 @@ def run(scenario: str | Path | Scenario | Mapping[str, Any], replicas: int | Non
     else:
         target = check_target(out)
     c = build_campaign(sc)
+    pending = tmp is not None and sc.outputs.plots
     res = run_scenario(sc, target, progress=interactive() if progress is None else progress,
-                       campaign=c, workers=workers)
+                       campaign=c, workers=workers, plots=False if pending else None)
     assert (target / MANIFEST).is_file()
-    return RunResult(sc, res.ensemble, c, sc.engine, sc.seed, res.wall_s, target, tmp)
+    return RunResult(sc, res.ensemble, c, sc.engine, sc.seed, res.wall_s, target, tmp,
+                     pending)
 
 
 def compare(a: str | Path | Scenario | Mapping[str, Any],

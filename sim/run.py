@@ -153,12 +153,15 @@ def simulate_batch(c: FrontCampaign, seed: int, n: int,
 def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: str | None = None,
                  replicas: int | None = None, seed: int | None = None,
                  progress: bool = False, campaign: FrontCampaign | None = None,
-                 workers: int | None = 1, scheduler: Any = None) -> RunSummary:
+                 workers: int | None = 1, scheduler: Any = None,
+                 plots: bool | None = None) -> RunSummary:
     """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
 
     The keyword arguments, when given, override the scenario's engine, replicas and seed.
     ``workers`` / ``scheduler``: where the batch core's blocks run (:mod:`sim.parallel`); the
-    SimPy engine runs in this process."""
+    SimPy engine runs in this process. ``plots``: draw the run's territory and end-of-run maps
+    (``None``: as the scenario's ``outputs.plots`` says; the API draws them only when a result
+    is saved)."""
     engine = engine or scenario.engine
     n = replicas if replicas is not None else scenario.replicas
     seed = seed if seed is not None else scenario.seed
@@ -196,7 +199,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
 
         with stage("writing tables and plots", progress):
             _write_tables(tmp, ens)
-            if scenario.outputs.plots:
+            if scenario.outputs.plots if plots is None else plots:
                 _write_plots(tmp, c, ens)
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,

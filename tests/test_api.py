@@ -4,6 +4,7 @@ runs, its results are the command line's, and it refuses what it cannot do."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +20,7 @@ from sim.scenario import load_scenario
 
 ROOT = Path(__file__).parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+README = (ROOT / "README.md").read_text()
 N = 64
 
 
@@ -27,24 +29,28 @@ def baseline_run() -> sim.RunResult:
     return sim.run(BASELINE, replicas=N, seed=3, progress=False)
 
 
-def test_the_issue_example_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The example of issue 13 (r.map() and r.to_xarray() come with the geography branch),
-    with a small replica budget, from the project folder as written."""
-    monkeypatch.chdir(ROOT)
-    before = sorted(p.name for p in ROOT.iterdir())
-    r = sim.run("scenarios/baseline.yaml", replicas=N)   # out= optional
-    r.towns  # noqa: B018
-    r.territory  # noqa: B018
-    r.plot()
-    r.save(tmp_path / "out" / "baseline")
-    c = sim.compare("scenarios/baseline.yaml", "scenarios/no_spring_shield.yaml", replicas=N)
-    c.summary()
-    c.plot()
-    s = sim.load_scenario("scenarios/baseline.yaml").with_modifier("spring_shield",
-                                                                   enabled=False)
-    assert sorted(p.name for p in ROOT.iterdir()) == before  # no file written in the project
+def test_the_readme_example_runs_and_is_the_issue_example(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """The README's "Python API" block holds the calls of issue 13's example (r.map() and
+    r.to_xarray() come with the geography branch) and runs as written from a project folder,
+    with fewer replicas."""
+    block = README.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    for call in ("sim.run(\"scenarios/baseline.yaml\"", "r.towns", "r.territory", "r.plot()",
+                 "r.save(\"out/baseline\")", "sim.compare(\"scenarios/baseline.yaml\", "
+                 "\"scenarios/no_spring_shield.yaml\"", "c.summary()", "c.plot()",
+                 "with_modifier(\"spring_shield\", enabled=False)"):
+        assert call in block, call
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    code = re.sub(r"replicas=[0-9_]+", f"replicas={N}", block)
+    assert code.count(f"replicas={N}") == 3
+    names: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), names)
+    r, c, s = names["r"], names["c"], names["s"]
+    assert isinstance(r, sim.RunResult) and r.replicas == N
+    assert isinstance(c, sim.CompareResult) and c.comparison.n == N
+    assert isinstance(s, sim.Scenario) and not s.modifiers["spring_shield"].enabled
     assert (tmp_path / "out" / "baseline" / "manifest.json").is_file()
-    assert not s.modifiers["spring_shield"].enabled
     assert c.summary().loc["area held at end", "diff"] == pytest.approx(
         c.comparison.territory["mean_km2"].iloc[-1])
     import matplotlib.pyplot as plt
