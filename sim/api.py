@@ -122,8 +122,7 @@ class RunResult:
         matplotlib Axes and writes no file."""
         from sim import plots
 
-        ax = plots.plot_territory_fan(self.ensemble.territory_table(),
-                                      label=f"{self.replicas} replicas", ax=ax)
+        ax = plots.plot_territory_fan(self.ensemble.territory_table(), ax=ax)
         ax.set_title(f"Territory taken by the government: {self.scenario.name}, "
                      f"{self.replicas:,} replicas")
         return ax

@@ -197,9 +197,10 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
         wall = time.perf_counter() - t0
         from sim.progress import stage
 
-        with stage("writing tables and plots", progress):
+        draw = scenario.outputs.plots if plots is None else plots
+        with stage("writing tables and plots" if draw else "writing tables", progress):
             _write_tables(tmp, ens)
-            if scenario.outputs.plots if plots is None else plots:
+            if draw:
                 _write_plots(tmp, c, ens)
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
