@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -72,7 +73,8 @@ class RunResult:
     seed: int
     wall_s: float
     directory: Path
-    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, compare=False)
+    _tmp: str | None = field(default=None, compare=False)
+    """The private temporary folder holding ``directory`` (deleted with the result)."""
     _plots_pending: bool = False
     """The folder lacks the run's plots, drawn when it is saved (a run kept in a temporary
     folder skips the second or two they take)."""
@@ -250,19 +252,26 @@ def run(scenario: str | Path | Scenario | Mapping[str, Any], replicas: int | Non
     from sim.scenario import with_overrides
 
     sc = with_overrides(_scenario(scenario), engine=engine, replicas=replicas, seed=seed)
-    tmp = None
-    if out is None:
-        tmp = tempfile.TemporaryDirectory(prefix="idlib-sim-run-")
-        target = Path(tmp.name) / sc.name
-    else:
-        target = check_target(out)
+    target = check_target(out) if out is not None else None  # refuse before any simulation
     c = build_campaign(sc)
-    pending = tmp is not None and sc.outputs.plots
-    res = run_scenario(sc, target, progress=interactive() if progress is None else progress,
-                       campaign=c, workers=workers, plots=False if pending else None)
+    tmp = tempfile.mkdtemp(prefix="idlib-sim-run-") if target is None else None
+    try:
+        if tmp is not None:
+            target = Path(tmp) / sc.name
+        assert target is not None
+        pending = tmp is not None and sc.outputs.plots
+        res = run_scenario(sc, target, progress=interactive() if progress is None else progress,
+                           campaign=c, workers=workers, plots=False if pending else None)
+    except BaseException:
+        if tmp is not None:  # ours, made above: nothing else is in it
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
     assert (target / MANIFEST).is_file()
-    return RunResult(sc, res.ensemble, c, sc.engine, sc.seed, res.wall_s, target, tmp,
-                     pending)
+    result = RunResult(sc, res.ensemble, c, sc.engine, sc.seed, res.wall_s, target, tmp,
+                       pending)
+    if tmp is not None:  # deleted when the result is (or at exit), without a ResourceWarning
+        weakref.finalize(result, shutil.rmtree, tmp, ignore_errors=True)
+    return result
 
 
 def compare(a: str | Path | Scenario | Mapping[str, Any],

@@ -186,3 +186,40 @@ def test_progress_bars_outside_a_notebook_are_plain_text() -> None:
     bar = tqdm(total=1, disable=True)
     assert isinstance(bar, text) and not isinstance(bar, widget)
     bar.close()
+
+
+def test_a_foreign_out_is_refused_before_any_simulation(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: object, **kw: object) -> None:
+        raise AssertionError("the simulation started before the output folder was checked")
+
+    monkeypatch.setattr(sim.api, "run_scenario", boom)
+    monkeypatch.setattr(sim.api, "compare_scenarios", boom)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("four years of work")
+    with pytest.raises(sim.IdlibSimError, match="mine"):
+        sim.run(BASELINE, replicas=8, out=mine)
+    with pytest.raises(sim.IdlibSimError, match="mine"):
+        sim.compare(BASELINE, BASELINE, replicas=8, out=mine)
+    assert [p.name for p in mine.iterdir()] == ["thesis.txt"]
+
+
+def test_the_private_folder_goes_with_the_result_and_the_engine_is_kept(tmp_path: Path) -> None:
+    """A SimPy run kept in memory: its folder has the event log, saving adds the plots the
+    command line draws, and the folder is deleted when the result is."""
+    import gc
+
+    import matplotlib.pyplot as plt
+
+    r = sim.run(BASELINE, replicas=2, engine="des", progress=False)
+    folder = r.directory
+    assert r.engine == "des" and (folder / "events.csv").is_file()
+    assert not (folder / "territory.png").exists()
+    saved = r.save(tmp_path / "des")
+    assert {"events.csv", "timeline.png", "territory.png", "final_map.png"} <= {
+        p.name for p in saved.iterdir()}
+    del r
+    gc.collect()
+    assert not folder.exists() and not folder.parent.exists()
+    plt.close("all")
