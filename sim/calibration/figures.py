@@ -6,7 +6,9 @@ never a half-written file.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,49 @@ def draw_sbc(out: Path, ranks: pd.DataFrame, names: list[str], n_draws: int) -> 
     from sim import plots
 
     return save(plots.plot_sbc_ranks(ranks, names, n_draws), out / "sbc_ranks.png")
+
+
+def redraw_record(record: Path) -> list[Path]:
+    """Redraw the figures of a finished calibration run in ``record`` from its own tables, with
+    the current plotting code (the record's scores and tables are not touched).
+
+    Everything but ``territory.png`` is drawn from the written tables; the territory fan needs
+    the per-replica areas, which are not kept, so the posterior predictive is simulated again
+    as the run did (its first ``predictive.draws`` posterior samples x
+    ``predictive.replicas_per_draw`` replicas, seed ``seed + 7``) with the current model code.
+    The scenario is ``config.json``'s, relative to the record's parent folder."""
+    from sim.calibration.calibrate import _draws
+    from sim.calibration.model import CampaignFactory, simulate_predictive
+    from sim.calibration.targets import build_targets
+    from sim.scenario import load_scenario
+
+    cfg = json.loads((record / "config.json").read_text())
+    factory = CampaignFactory(load_scenario(record.parent / cfg["scenario"]))
+    targets = build_targets(factory.theatre)
+    horizon = (factory.end - factory.start).days
+    pop = pd.read_csv(record / "posterior_population.csv")
+    names = [c for c in pop.columns if c not in ("weight", "distance")]
+    fixed = factory.base_values([n for n in space.NAMES if n not in names])
+    samples = pd.read_csv(record / "posterior_samples.csv", comment="#")[names]
+    k, r = cfg["predictive"]["draws"], cfg["predictive"]["replicas_per_draw"]
+    sim = simulate_predictive(factory, _draws(samples.iloc[:k], fixed), r, cfg["seed"] + 7)
+
+    def terms(name: str) -> pd.DataFrame | None:
+        if not (record / name).is_file():
+            return None
+        t = pd.read_csv(record / name)
+        t["distribution"] = [ast.literal_eval(x) if isinstance(x, str) else None
+                             for x in t["distribution"]]
+        return t
+
+    ins = terms("terms_in_sample.csv")
+    assert ins is not None, f"{record}: no terms_in_sample.csv"
+    paths = draw_all(record, factory.theatre, factory.start, horizon, ins,
+                     terms("terms_holdout.csv"), pop, names, sim, targets,
+                     pd.read_csv(record / "abc_generations.csv"),
+                     modifiers=factory.modifiers)
+    if (record / "sbc_ranks.csv").is_file():
+        ref = pd.read_csv(record / "sbc_reference.csv")
+        paths.append(draw_sbc(record, pd.read_csv(record / "sbc_ranks.csv"), names,
+                              int(ref["n_accept"].iloc[0])))
+    return paths

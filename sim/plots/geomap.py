@@ -13,7 +13,7 @@ import matplotlib
 import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Annotation
@@ -60,6 +60,16 @@ def _light(name: str) -> matplotlib.colors.Colormap:
 def town_lonlat(theatre: Theatre) -> NDArray[np.float64]:
     """``(n, 2)`` longitude and latitude of every node, in the map's coordinates."""
     return _lonlat(theatre, theatre.xy_km)
+
+
+def cells_lonlat(theatre: Theatre) -> list[tuple[int, NDArray[np.float64]]]:
+    """Every cell's outline(s) in longitude and latitude as ``(node, ring)`` pairs, projected
+    in one call (a projection per cell costs a transformer each)."""
+    rings = [(i, np.column_stack(p.exterior.xy)) for i, cell in enumerate(theatre.cells)
+             for p in getattr(cell, "geoms", [cell])]
+    ll = _lonlat(theatre, np.concatenate([r for _, r in rings]))
+    cuts = np.cumsum([len(r) for _, r in rings])[:-1]
+    return [(i, part) for (i, _), part in zip(rings, np.split(ll, cuts), strict=True)]
 
 
 def cell_lonlat(theatre: Theatre, i: int) -> list[NDArray[np.float64]]:
@@ -133,12 +143,9 @@ def plot_theatre(theatre: Theatre, control: NDArray[np.integer] | None = None, *
     installed and the network answers (a warning, not an error, otherwise)."""
     ax = axes_or_new(ax, (9, 8))
     ctrl = theatre.initial_control if control is None else np.asarray(control)
-    polys, owner = [], []
-    for i in range(theatre.n_towns):
-        for poly in cell_lonlat(theatre, i):
-            polys.append(poly)
-            owner.append(i)
-    idx = np.asarray(owner)
+    rings = cells_lonlat(theatre)
+    polys = [r for _, r in rings]
+    idx = np.asarray([i for i, _ in rings])
     coll = PolyCollection(polys, edgecolors="white", linewidths=0.3, zorder=1)
     if values is not None:
         v = np.asarray(values, float)
@@ -155,10 +162,14 @@ def plot_theatre(theatre: Theatre, control: NDArray[np.integer] | None = None, *
         coll.set_facecolor([GOV_FILL if ctrl[i] == GOVERNMENT else OPP_FILL for i in idx])
     ax.add_collection(coll)
     ll = town_lonlat(theatre)
+    segments: dict[str, list[NDArray[np.float64]]] = {r: [] for r in ROAD_STYLE}
     for i, j, data in theatre.graph.edges(data=True):
-        road = data["road"] if data["road"] in ROAD_STYLE else "local"
-        ax.plot(ll[[i, j], 0], ll[[i, j], 1], zorder=3 if road != "local" else 2,
-                solid_capstyle="round", **ROAD_STYLE[road])
+        segments[data["road"] if data["road"] in ROAD_STYLE else "local"].append(ll[[i, j]])
+    for road, segs in segments.items():
+        st = ROAD_STYLE[road]
+        ax.add_collection(LineCollection(segs, colors=st["color"], linewidths=st["lw"],
+                                         linestyles=[st["ls"]], capstyle="round",
+                                         zorder=3 if road != "local" else 2, label=road))
     ax.plot(ll[:, 0], ll[:, 1], "o", color="k", ms=2.5, zorder=4)
     posts = np.unique(theatre.post_town)
     ax.plot(ll[posts, 0], ll[posts, 1], ls="", zorder=5, **POST_STYLE)

@@ -3,6 +3,7 @@ the ABC-SMC generations, the simulation-based-calibration ranks and the PIT hist
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,17 @@ def _short(name: str) -> str:
         return name
     _, mod, par = name.split(".")
     return f"{_ABBREV.get(mod, mod)} {par}"
+
+
+def _wrapped(name: str, width: int = 18) -> str:
+    """:func:`_short` broken into lines of about ``width`` characters after spaces or ``_``."""
+    lines, cur = [], ""
+    for part in re.findall(r"[^ _]+[ _]?", _short(name)):
+        if cur and len(cur) + len(part.rstrip()) > width:
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += part
+    return "\n".join([*lines, cur.rstrip()])
 
 
 def weighted_median(x: NDArray[np.floating], w: NDArray[np.floating]) -> float:
@@ -82,7 +94,7 @@ def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
                              f"[{dj.low:g}, {dj.high:g}]", fontsize=10)
             else:
                 sc = ax.scatter(post[dj.name].to_numpy()[order], post[di.name].to_numpy()[order],
-                                s=sizes[order], c=c[order], cmap="viridis", alpha=0.85, lw=0)
+                                s=sizes[order], c=c[order], cmap="viridis", lw=0)
                 ax.plot(fit[dj.name], fit[di.name], "X", color=FIT_COLOUR, mec="k", mew=0.8,
                         ms=10)
                 ax.set_ylim(di.low, di.high)
@@ -90,11 +102,11 @@ def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
             ax.set_xlim(dj.low, dj.high)
             ax.xaxis.set_major_locator(MaxNLocator(3))
             if i == k - 1:
-                ax.set_xlabel(_short(dj.name), fontsize=11)
+                ax.set_xlabel(_wrapped(dj.name), fontsize=10)
             else:
                 ax.set_xticklabels([])
             if j == 0 and i > 0:
-                ax.set_ylabel(_short(di.name), fontsize=11)
+                ax.set_ylabel(_wrapped(di.name), fontsize=10)
             elif i != j:
                 ax.set_yticklabels([])
             ax.tick_params(labelsize=9)
@@ -109,7 +121,7 @@ def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
                 "particle (area proportional to its weight)"],
                loc="upper right", bbox_to_anchor=(0.98, 0.9), fontsize=14)
     if sc is not None:
-        cax = fig.add_axes((0.6, 0.7, 0.35, 0.015))
+        cax = fig.add_axes((0.6, 0.7, 0.35, 0.015), label="<colorbar>")
         fig.colorbar(sc, cax=cax, orientation="horizontal", label=c_label)
         cax.xaxis.label.set_fontsize(13)
         cax.tick_params(labelsize=11)
