@@ -358,3 +358,12 @@ def test_figure_formats_field_is_validated() -> None:
                           ).outputs.figure_formats == ["png", "pdf"]
     with pytest.raises(ScenarioError, match="figure_formats"):
         with_overrides(sc, sets={"outputs.figure_formats": ["jpg"]})
+
+
+def test_basemap_is_optional(theatre: Theatre, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "contextily", None)  # as if not installed: no network
+    with pytest.warns(UserWarning, match="basemap: contextily is not installed"):
+        ax = plots.plot_theatre(theatre, basemap=True, label_towns=())
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)
