@@ -313,20 +313,16 @@ def test_run_figures_name_the_scenario_and_come_in_the_formats_asked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sim import cli
 
-    seen: dict[str, Axes] = {}
+    seen: dict[str, dict[str, object]] = {}
     original = plots.save
 
     def spy(ax: Axes, path: str | Path, *args: object, **kw: object) -> Path:
-        name = Path(path).name
-        fig = ax.get_figure()
-        assert fig is not None
-        fig.canvas.draw()
-        seen[name] = ax
-        # what the Axes show, read before the figure is closed
-        ax._test_state = {"title": ax.get_title(), "offset": _offset_text(ax),  # type: ignore
-                          "legend": _legend(ax), "cbar": _colorbar_labels(ax),
-                          "spans": sorted(str(p.get_gid()) for p in ax.patches
-                                          if str(p.get_gid()).startswith("period:"))}
+        # what the Axes show, read before save closes the figure
+        seen[Path(path).name] = {
+            "title": ax.get_title(), "offset": _offset_text(ax), "legend": _legend(ax),
+            "cbar": _colorbar_labels(ax),
+            "spans": sorted(str(p.get_gid()) for p in ax.patches
+                            if str(p.get_gid()).startswith("period:"))}
         return original(ax, path, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(plots, "save", spy)
@@ -337,14 +333,15 @@ def test_run_figures_name_the_scenario_and_come_in_the_formats_asked(
     for f in ("territory", "final_map"):
         assert (out / f"{f}.png").is_file() and (out / f"{f}.svg").is_file()
     assert not (out / "territory.pdf").exists()
-    terr = seen["territory.png"]._test_state  # type: ignore[attr-defined]
+    terr = seen["territory.png"]
     assert terr["title"] == "baseline: territory taken by the government (64 replicas)"
     assert terr["spans"] == ["period:January ceasefire", "period:Spring Shield",
                              "period:weather pause"]
-    assert "recorded (seed article)" in terr["legend"] and terr["offset"] == ""
-    fmap = seen["final_map.png"]._test_state  # type: ignore[attr-defined]
-    assert fmap["title"].startswith("baseline: P(government holds the town)")
-    assert "(64 replicas)" in fmap["title"]
+    assert "recorded (seed article)" in terr["legend"]  # type: ignore[operator]
+    assert terr["offset"] == ""
+    fmap = seen["final_map.png"]
+    assert str(fmap["title"]).startswith("baseline: P(government holds the town)")
+    assert "(64 replicas)" in str(fmap["title"])
     assert fmap["cbar"] == ["P(government holds the town)"]
 
 
@@ -367,3 +364,56 @@ def test_basemap_is_optional(theatre: Theatre, monkeypatch: pytest.MonkeyPatch) 
     with pytest.warns(UserWarning, match="basemap: contextily is not installed"):
         ax = plots.plot_theatre(theatre, basemap=True, label_towns=())
     assert any(isinstance(c, PolyCollection) for c in ax.collections)
+
+
+def _dated_terms() -> pd.DataFrame:
+    rows = [("captures", "Saraqib", 1, "Saraqib", "node", 41.0, "jan_feb", "date", 38.0, 35.0,
+             45.0),
+            ("captures", "Afs", 1, "Saraqib", "member", 48.0, "jan_feb", "by", 38.0, 35.0, 45.0),
+            ("recaptures", "Saraqib", 1, "Saraqib", "node", 58.0, "late_feb", "date", np.nan,
+             60.0, np.nan)]
+    cols = ["group", "name", "node", "town", "role", "day", "phase", "kind", "median_day",
+            "q10", "q90"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_capture_dates_rows_legend_and_dates() -> None:
+    ax = plots.plot_capture_dates(_dated_terms(), start=START, horizon=78)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Saraqib", "   · Afs (Saraqib)",
+                                                            "Saraqib"]
+    legend = _legend(ax)
+    assert {"simulated 80 % interval", "recorded capture", "recorded recapture",
+            "median: never (not by the end of the run)"} <= set(legend)
+    assert ax.get_title().startswith("Every dated target")
+    assert _offset_text(ax) == ""
+
+
+def test_bursts_one_panel_per_window_with_title() -> None:
+    c = pd.DataFrame({"group": ["counts", "counts"], "name": ["w1", "w2"],
+                      "target": ["15 localities", "22 localities"], "kind": ["approx", "at_least"],
+                      "distribution": [[0, 2, 5, 3], [1, 1, 8]], "recorded": [2.0, 1.0],
+                      "replay": [1.0, 2.0], "naive_count": [3.0, np.nan], "score": [1.2, 0.4]})
+    ax = plots.plot_bursts(c)
+    fig = ax.get_figure()
+    assert fig is not None
+    panels = [a for a in fig.axes if a.axison]
+    assert len(panels) == 2 and panels[1].get_title().startswith("w2: 22 localities")
+    assert fig.get_suptitle().startswith("Bursts")
+    assert fig.legends[0].get_texts()[0].get_text() == "simulated"
+
+
+def test_abc_generations_and_sbc_ranks_have_titles() -> None:
+    gens = pd.DataFrame({"generation": [0, 1, 2], "epsilon": [np.inf, 7.7, 7.3],
+                         "acceptance_rate": [1.0, 0.5, 0.3],
+                         "distance_median": [7.7, 7.4, 7.1]})
+    ax = plots.plot_abc_generations(gens)
+    assert "ABC-SMC" in ax.get_title() and "tolerance (days)" in _legend(ax)
+    rng = np.random.default_rng(11)
+    names = ["speed_scale", "modifiers.spring_shield.counterattack_mult"]
+    table = pd.DataFrame({f"u.{n}": rng.uniform(size=30) for n in names})
+    ax = plots.plot_sbc_ranks(table, names, n_draws=26)
+    fig = ax.get_figure()
+    assert fig is not None
+    assert "26 posterior draws" in fig.get_suptitle() and "30 synthetic" in fig.get_suptitle()
+    assert [a.get_title() for a in fig.axes if a.axison] == ["speed_scale",
+                                                              "SS counterattack_mult"]

@@ -63,7 +63,9 @@ def plot_territory_fan(territory: pd.DataFrame, *, recorded: pd.DataFrame | None
                         fontsize=8)
     ax.set_ylabel(f"area taken by the government since {dates.iloc[0]:%d %b %Y} (km²)")
     date_axis(ax)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    # below the Axes: inside, it hides part of the fan of one run or another
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4,
+              frameon=False)
     ax.grid(alpha=0.3)
     ax.set_title(title)
     return ax
