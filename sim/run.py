@@ -190,7 +190,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
                 w.close()
         else:
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
-                       posterior=post)
+                       posterior=post, formats=tuple(scenario.outputs.figure_formats))
         wall = time.perf_counter() - t0
         _write_tables(tmp, ens)
         if scenario.outputs.plots:
@@ -205,7 +205,8 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
 
 
 def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
-         event_log: bool = True, posterior: Posterior | None = None) -> Ensemble:
+         event_log: bool = True, posterior: Posterior | None = None,
+         formats: tuple[str, ...] = ("png",)) -> Ensemble:
     """Run the SimPy engine replica by replica (each with its full event log)."""
     ens = new_ensemble(c)
     logs, controls, areas, firsts, recs, lasts = [], [], [], [], [], []
@@ -250,7 +251,7 @@ def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
             ax, _ = plots.plot_des_overview(logs[0], ens.cap_hist, c.theatre.names, ens.n,
                                             start=c.start, recorded=dict(zip(
                                                 rec["town"], rec["date"], strict=True)))
-            plots.save(ax, tmp / "timeline.png")
+            plots.save(ax, tmp / "timeline.png", formats=formats)
     return ens
 
 
