@@ -67,10 +67,12 @@ def _run(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario, with_overrides
 
     show = not args.quiet and sys.stderr.isatty()
+    sets: dict[str, object] = {"posterior": None} if args.no_posterior else {}
+    if args.figure_format:
+        sets["outputs.figure_formats"] = ["png", *dict.fromkeys(args.figure_format)]
     with stage("loading the scenario and building the theatre", show):
         sc = with_overrides(load_scenario(args.scenario), engine=args.engine,
-                            replicas=args.replicas, seed=args.seed,
-                            sets={"posterior": None} if args.no_posterior else None)
+                            replicas=args.replicas, seed=args.seed, sets=sets or None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     with stage("building the campaign", show):
         campaign = build_campaign(sc)
@@ -325,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-posterior", action="store_true",
                    help="run the scenario's params in every replica, not its posterior samples")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--figure-format", action="append", choices=["svg", "pdf"],
+                   help="also write every figure in this vector format beside its PNG "
+                        "(repeatable; the scenario's outputs.figure_formats)")
     _parallel_options(r)
     r.set_defaults(func=_run)
 

@@ -121,6 +121,8 @@ class Comparison:
     wall_s: float
     posterior_sha256: str | None = None
     """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
+    levers: tuple[tuple[str, dt.date], ...] = ()
+    """Modifiers that differ between A and B, with the first day they can differ (plots)."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -192,7 +194,22 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
-                      None if post is None else post.digest())
+                      None if post is None else post.digest(), _levers(ca, cb))
+
+
+def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], ...]:
+    """Modifiers that differ between the campaigns (added, removed, switched, moved or
+    re-parametrised), each with the earlier start of its enabled versions."""
+    a, b = ({m.name: m for m in c.modifiers} for c in (ca, cb))
+    out = []
+    for name in sorted(a.keys() | b.keys()):
+        ms = [m for m in (a.get(name), b.get(name)) if m is not None]
+        if len(ms) == 2 and ms[0] == ms[1]:
+            continue
+        starts = [m.start for m in ms if m.enabled]
+        if starts:
+            out.append((name.replace("_", " "), min(starts)))
+    return tuple(sorted(out, key=lambda x: x[1]))
 
 
 def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: FrontCampaign) -> dict[str, Any]:
@@ -232,11 +249,14 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
         if plots:
             from sim import plots as P
 
-            ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}")
+            ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}",
+                                       levers=cmp.levers,
+                                       title=f"{cmp.b} - {cmp.a}: paired difference in "
+                                             f"government-held area ({cmp.n:,} pairs)")
             P.save(ax, tmp / "territory_diff.png")
-            ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), cmap="RdBu_r",
-                                symmetric=True,
-                                title=f"Change in P(government holds the town): "
+            ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), symmetric=True,
+                                cbar_label="change in P(government holds the town)",
+                                title=f"Change in P(government holds the town) at the end: "
                                       f"{cmp.b} - {cmp.a}")
             P.save(ax, tmp / "towns_diff_map.png")
         write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,

@@ -40,8 +40,12 @@ end of that date (day ``-1``: the start). Every table has a ``date`` column besi
     ``replica, day, date, gov_area_km2``: government-held area at the end of each day with
     partial progress (day ``-1``: the start). The front model's groups keep no per-day strength
     record, so the first model's ``strength_daily.csv`` is gone.
-``territory.png``, ``timeline.png``, ``final_map.png``
-    plots (unless ``outputs.plots`` is false).
+``territory.png``, ``final_map.png``
+    plots (unless ``outputs.plots`` is false): the territory fan chart (recorded area figures,
+    shaded pauses, ceasefires and Spring Shield) and the map of P(government holds) at the end;
+    also as SVG or PDF beside the PNG when ``outputs.figure_formats`` asks for them.
+``timeline.png`` (SimPy engine)
+    replica 0's captures and recaptures beside the first-capture dates across all replicas.
 """
 
 from __future__ import annotations
@@ -193,7 +197,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
                 w.close()
         else:
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
-                       posterior=post)
+                       posterior=post, formats=tuple(scenario.outputs.figure_formats))
         wall = time.perf_counter() - t0
         from sim.progress import stage
 
@@ -201,7 +205,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
         with stage("writing tables and plots" if draw else "writing tables", progress):
             _write_tables(tmp, ens)
             if draw:
-                _write_plots(tmp, c, ens)
+                _write_plots(tmp, c, ens, scenario.name, tuple(scenario.outputs.figure_formats))
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
                        start=c.start, end=c.end, n_towns=c.n_towns, model="front",
@@ -212,7 +216,8 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
 
 
 def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
-         event_log: bool = True, posterior: Posterior | None = None) -> Ensemble:
+         event_log: bool = True, posterior: Posterior | None = None,
+         formats: tuple[str, ...] = ("png",)) -> Ensemble:
     """Run the SimPy engine replica by replica (each with its full event log)."""
     ens = new_ensemble(c)
     logs, controls, areas, firsts, recs, lasts = [], [], [], [], [], []
@@ -254,10 +259,13 @@ def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
             pq.write_table(_day_table(arr, c.theatre.names, c.start), tmp / fname)
         if logs:
             from sim import plots
+            from sim.theatre import recorded_captures
 
-            ax = plots.plot_timeline(logs[0], start=c.start.isoformat())
-            ax.set_title("replica 0: captures and recaptures")
-            plots.save(ax, tmp / "timeline.png")
+            rec = recorded_captures(c.theatre, c.start, c.end)
+            ax, _ = plots.plot_des_overview(logs[0], ens.cap_hist, c.theatre.names, ens.n,
+                                            start=c.start, recorded=dict(zip(
+                                                rec["town"], rec["date"], strict=True)))
+            plots.save(ax, tmp / "timeline.png", formats=formats)
     return ens
 
 
@@ -290,12 +298,26 @@ def _write_tables(tmp: Path, ens: Ensemble) -> None:
     held.to_csv(tmp / "held_probability.csv", index=False, float_format="%.4f")
 
 
-def _write_plots(tmp: Path, c: FrontCampaign, ens: Ensemble) -> None:
+def _write_plots(tmp: Path, c: FrontCampaign, ens: Ensemble, name: str = "",
+                 formats: tuple[str, ...] = ("png",)) -> None:
+    """``territory.png`` (fan chart with the article's area figures and the pauses, ceasefires
+    and Spring Shield of the scenario's own modifiers shaded) and ``final_map.png``; each also
+    in the other ``formats``."""
     from sim import plots
 
-    ax = plots.plot_territory_fan(ens.territory_table(), label=f"{ens.n} replicas")
-    ax.set_title("Territory taken by the government")
-    plots.save(ax, tmp / "territory.png")
-    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), cmap="RdYlGn_r", vmax=1.0,
-                            title=f"P(government holds the town) at 00:00 on {c.end.isoformat()}")
-    plots.save(ax, tmp / "final_map.png")
+    area = [(a.date, a.value, a.certainty) for a in c.theatre.tables.aggregates
+            if a.quantity == "captured_area_km2" and a.value is not None
+            and c.start <= a.date <= c.end]
+    rec = pd.DataFrame(area, columns=["date", "value", "certainty"])
+    who = f"{name}: " if name else ""
+    ax = plots.plot_territory_fan(ens.territory_table(), recorded=rec,
+                                  periods=plots.periods_of(c.modifiers, c.end),
+                                  label="simulated",
+                                  title=f"{who}territory taken by the government "
+                                        f"({ens.n:,} replicas)")
+    plots.save(ax, tmp / "territory.png", formats=formats)
+    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), vmin=0.0, vmax=1.0,
+                            cbar_label="P(government holds the town)",
+                            title=f"{who}P(government holds the town) at 00:00 on "
+                                  f"{c.end:%d %b %Y} ({ens.n:,} replicas)")
+    plots.save(ax, tmp / "final_map.png", formats=formats)

@@ -62,11 +62,16 @@ class Period(BaseModel):
         return end
 
 
+FigureFormat = Literal["png", "svg", "pdf"]
+
+
 class Outputs(BaseModel):
     model_config = _STRICT
     plots: bool = True
     event_log: bool = True
     """SimPy engine only: write the full event log."""
+    figure_formats: list[FigureFormat] = Field(default_factory=lambda: list[FigureFormat](["png"]))
+    """Formats of every figure; PNG is always written, SVG or PDF beside it on request."""
 
 
 class FormationOverride(BaseModel):
@@ -182,7 +187,10 @@ class Scenario(BaseModel):
     def digest(self) -> str:
         """SHA-256 of the resolved content (not of the file), for manifests: the posterior counts
         by its samples' digest, not by its path."""
-        data = self.model_dump(mode="json", exclude={"source_file", "extends", "posterior"})
+        # the figures' file formats change no result: left out, so adding them kept every digest
+        data = self.model_dump(mode="json", exclude={"source_file": True, "extends": True,
+                                                     "posterior": True,
+                                                     "outputs": {"figure_formats"}})
         post = self.posterior_samples()
         data["posterior_sha256"] = None if post is None else post.digest()
         blob = json.dumps(data, sort_keys=True).encode()
