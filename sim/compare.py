@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.displacement.tables import PairedDisplacement, displacement_summary
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
@@ -120,6 +121,8 @@ class Comparison:
     wall_s: float
     posterior_sha256: str | None = None
     """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
+    displacement: pd.DataFrame | None = None
+    """Per date: paired difference of the people displaced (B - A; :mod:`sim.displacement`)."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -132,6 +135,7 @@ class Comparison:
                                                    float(last["ci_high_km2"])]},
             "largest_town_changes": top.head(10).to_dict(orient="records"),
             "key_dates": self.key_dates,
+            "displaced_diff_at_end": displacement_summary(self.displacement),
             "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
         }
@@ -165,6 +169,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     kd: dict[str, list[NDArray[np.int16]]] = {"a": [], "b": []}
     from sim.parallel import Progress, map_blocks, pair_job, tasks
 
+    disp = PairedDisplacement(ca)
     bar = Progress(n, len(tasks(n)), unit="pair", desc="compare", show=progress)
     for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
                              scheduler=scheduler, progress=bar):
@@ -176,6 +181,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
         held_b = xb.held_count[-1] if held_b is None else held_b + xb.held_count[-1]
         kd["a"].append(xa.watch_day)
         kd["b"].append(xb.watch_day)
+        disp.add(xa.first_capture_day, xb.first_capture_day)
     bar.close()
     assert held_a is not None and held_b is not None
     mean, lo, hi = towns.mean_ci()
@@ -192,7 +198,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
-                      None if post is None else post.digest())
+                      None if post is None else post.digest(), disp.table())
 
 
 def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: FrontCampaign) -> dict[str, Any]:
@@ -229,6 +235,9 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
         (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
         cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
         cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
+        if cmp.displacement is not None:
+            cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False,
+                                    float_format="%.0f")
         if plots:
             from sim import plots as P
 

@@ -36,6 +36,9 @@ Output files (all in the run directory; documented in the README):
     ``replica, day, gov_area_km2``: government-held area at the end of each day with partial
     progress (day ``-1``: the start). The front model's groups keep no per-day strength record,
     so the first model's ``strength_daily.csv`` is gone.
+``displacement.csv``, ``displacement.png``
+    people displaced by the end of each date (mean, q05 .. q95) with the article's figures
+    beside them (:mod:`sim.displacement`), and their fan chart.
 ``territory.png``, ``timeline.png``, ``final_map.png``
     plots (unless ``outputs.plots`` is false).
 """
@@ -54,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.displacement.tables import write_displacement
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
 from sim.model.campaign import FrontCampaign, make_front_campaign
@@ -189,6 +193,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
                        posterior=post)
         wall = time.perf_counter() - t0
         _write_tables(tmp, ens)
+        write_displacement(tmp, c, plots=scenario.outputs.plots)
         if scenario.outputs.plots:
             _write_plots(tmp, c, ens)
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,

@@ -34,3 +34,12 @@ __all__ = ["GOV_COLOUR", "KEY_TOWNS", "OPP_COLOUR", "PHASE_COLOURS", "axes_or_ne
            "plot_bursts", "plot_capture_dates", "plot_convergence", "plot_difference_fan",
            "plot_end_state", "plot_error_map", "plot_pit_histogram", "plot_posterior_pairs",
            "plot_territory_fan", "plot_theatre", "plot_timeline", "save"]
+
+# the analyses of issue 14 (kept apart from the list above: other branches edit it)
+from sim.plots.displacement import (
+    plot_displacement_fan,
+    plot_indices,
+    plot_model_probabilities,
+)
+
+__all__ += ["plot_displacement_fan", "plot_indices", "plot_model_probabilities"]
