@@ -14,7 +14,8 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "answer"), [("counterfactuals.ipynb", "km²"),
-                                             ("calibration.ipynb", "CRPS")])
+                                             ("calibration.ipynb", "CRPS"),
+                                             ("analyses.ipynb", "Bayes factor")])
 def test_notebook_executes(name: str, answer: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDLIB_SIM_NOTEBOOK_REPLICAS", "400")
     monkeypatch.setenv("MPLBACKEND", "Agg")
