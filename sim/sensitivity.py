@@ -226,8 +226,9 @@ def _write(res: SensitivityResult, points: F64, y: F64, names: Sequence[str], ou
         from sim import plots as P
 
         ax = P.plot_indices(res.indices)
-        ax.set_title(f"Sobol indices over the posterior ranges ({res.n_points} points x "
-                     f"{res.replicas} replicas)")
+        ax.figure.suptitle(f"Sobol indices over the posterior ranges ({res.n_points} points x "
+                           f"{res.replicas} replicas; bars: 95 % bootstrap intervals)",
+                           fontsize=10)
         P.save(ax, tmp / "sobol_indices.png")
         (tmp / "summary.json").write_text(json.dumps(summary(res), indent=2) + "\n")
         write_manifest(tmp, analysis="sensitivity", config=config_dict(cfg),

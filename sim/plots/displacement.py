@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -40,32 +41,37 @@ def plot_displacement_fan(table: pd.DataFrame, *, label: str = "", colour: str =
 
 
 def plot_indices(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Sobol first-order (S1) and total (ST) indices with their 95 % bootstrap intervals, one
-    panel row per outcome stacked as grouped bars. ``table``: :func:`sim.sensitivity.sobol`."""
+    """Sobol first-order (S1) and total (ST) indices with their 95 % bootstrap intervals: one
+    panel per outcome, parameters down the side. ``table``: :func:`sim.sensitivity.sobol_indices`.
+    Returns the first panel (``ax``, if given, is used for a single outcome only)."""
     outcomes = list(dict.fromkeys(table["outcome"]))
     params = list(dict.fromkeys(table["param"]))
-    ax = axes_or_new(ax, (11, 1.2 + 0.9 * len(params) * len(outcomes) / 2))
-    h = 0.8 / (2 * len(outcomes))
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b"]
+    if ax is not None and len(outcomes) == 1:
+        axes = [ax]
+    else:
+        _, arr = plt.subplots(1, len(outcomes), figsize=(3.2 * len(outcomes) + 2.5,
+                                                          0.35 * len(params) + 1.5),
+                              sharey=True, squeeze=False)
+        axes = list(arr[0])
     y0 = np.arange(len(params))
-    for j, o in enumerate(outcomes):
+    for a, o in zip(axes, outcomes, strict=True):
         t = table[table["outcome"] == o].set_index("param").reindex(params)
-        for m, (col, hatch) in enumerate((("S1", ""), ("ST", "//"))):
-            y = y0 - 0.4 + h * (2 * j + m) + h / 2
+        for col, dy, colour, name in (("S1", -0.18, "#1f77b4", "first order"),
+                                      ("ST", 0.18, "#d62728", "total")):
             v = t[col].to_numpy(float)
             lo, hi = t[f"{col}_lo"].to_numpy(float), t[f"{col}_hi"].to_numpy(float)
-            ax.barh(y, v, height=h, color=colours[j % len(colours)], alpha=0.5 if m else 0.9,
-                    hatch=hatch, xerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)],
-                    error_kw={"lw": 0.8, "capsize": 1.5},
-                    label=f"{o}: {'total' if m else 'first order'}")
-    ax.set_yticks(y0)
-    ax.set_yticklabels([p.replace("modifiers.", "") for p in params], fontsize=8)
-    ax.invert_yaxis()
-    ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel("Sobol index (bars: 95 % bootstrap interval)")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.grid(alpha=0.3, axis="x")
-    return ax
+            a.barh(y0 + dy, v, height=0.36, color=colour, alpha=0.8, label=name,
+                   xerr=[np.maximum(v - lo, 0), np.maximum(hi - v, 0)],
+                   error_kw={"lw": 0.8, "capsize": 2})
+        a.axvline(0, color="k", lw=0.6)
+        a.set_title(o, fontsize=10)
+        a.grid(alpha=0.3, axis="x")
+        a.set_xlabel("Sobol index")
+    axes[0].set_yticks(y0)
+    axes[0].set_yticklabels([p.replace("modifiers.", "") for p in params], fontsize=8)
+    axes[0].invert_yaxis()
+    axes[-1].legend(fontsize=8, loc="lower right")
+    return axes[0]
 
 
 def plot_model_probabilities(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
