@@ -269,9 +269,14 @@ def plain_summary(table: pd.DataFrame, models: Sequence[str]) -> str:
         "the direction of every Bayes factor is the same under every prior setting."
         if not flips else "the direction of the Bayes factor changes with the prior for "
         + ", ".join(flips) + ": the record does not settle it."))
-    ess = table.groupby("prior")["ess"].sum()
+    ess = table.groupby("prior", sort=False)["ess"].sum()
     lines.append("Accepted points (effective number) per prior setting: "
                  + ", ".join(f"{k} {v:.0f}" for k, v in ess.items()) + ".")
+    few = [str(k) for k, v in ess.items() if v < 30]
+    if few:
+        lines.append("Under " + ", ".join(few) + " the reweighted table keeps fewer than 30 "
+                     "effective points: those probabilities are rough (see their intervals); "
+                     "a larger per_model sharpens them.")
     return "\n".join(lines)
 
 
