@@ -274,9 +274,9 @@ def plain_summary(table: pd.DataFrame, models: Sequence[str]) -> str:
                  + ", ".join(f"{k} {v:.0f}" for k, v in ess.items()) + ".")
     few = [str(k) for k, v in ess.items() if v < 30]
     if few:
-        lines.append("Under " + ", ".join(few) + " the reweighted table keeps fewer than 30 "
-                     "effective points: those probabilities are rough (see their intervals); "
-                     "a larger per_model sharpens them.")
+        lines.append("Fewer than 30 effective accepted points under the prior setting(s) "
+                     + ", ".join(repr(f) for f in few) + ": those probabilities are rough (see "
+                     "their intervals); a larger per_model sharpens them.")
     return "\n".join(lines)
 
 
