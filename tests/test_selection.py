@@ -111,3 +111,16 @@ def test_config_errors_name_the_field(tmp_path: Path) -> None:
         load(p, SelectionConfig)
     cfg, _ = load(ROOT / "analyses/select.yaml", SelectionConfig)
     assert cfg.models[0] == "full" and cfg.per_model == 150
+
+
+@pytest.mark.parametrize("command", ["select", "sensitivity"])
+def test_cli_refuses_a_bad_config_in_one_line(tmp_path: Path, command: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"scenario: {ROOT / 'scenarios/baseline.yaml'}\nseed: 0\n")
+    assert main([command, str(p), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "field 'seed'" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "out").exists()  # nothing half-written
