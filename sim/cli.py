@@ -169,6 +169,10 @@ def _compare(args: argparse.Namespace) -> int:
     for name, k in summ["key_dates"].items():
         print(f"  {name:<14} reached by the end: A {k['p_reached_A']:.2f}, B {k['p_reached_B']:.2f}"
               f"; median date A {k['median_date_A']}, B {k['median_date_B']}")
+    if summ.get("displaced_diff_at_end"):
+        d = summ["displaced_diff_at_end"]
+        print(f"  people displaced by {d['date']}: {d['mean']:+,.0f} (95 % CI "
+              f"{d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f})")
     for row in summ["largest_town_changes"][:5]:
         print(f"  {row['town']:<22} P(gov) {row['p_A']:.2f} -> {row['p_B']:.2f} "
               f"({row['diff']:+.2f}, CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f})")
@@ -264,6 +268,50 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         for k, v in out.items():
             print(f"{k}: {v}")
+    return 0
+
+
+def _displacement_fit(args: argparse.Namespace) -> int:
+    from sim.displacement.fitrun import refit
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    f = refit(sc, args.replicas, args.seed if args.seed is not None else sc.seed,
+              workers=args.workers, scheduler=args.scheduler)
+    print(f"displacement fit on {args.replicas} replicas of {sc.name}: scale {f.scale:.3f} "
+          f"(se {f.scale_se:.3f}), approach_share {f.approach_share:.3f} (95 % profile "
+          f"{f.approach_share_95[0]:.2f}-{f.approach_share_95[1]:.2f}), chi2 {f.chi2:.2f} over "
+          f"{f.n_fitted} figures")
+    print(f.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target
+    from sim.sensitivity import run_sensitivity, summary
+
+    out = check_target(args.out)
+    res = run_sensitivity(args.config, out, workers=args.workers, scheduler=args.scheduler,
+                          progress=not args.quiet)
+    s = summary(res)
+    print(f"sensitivity: {s['points']} points x {s['replicas_per_point']} replicas "
+          f"({s['evaluations']:,} replica runs) in {s['wall_time_s']:.0f} s -> {out}")
+    for o in res.indices["outcome"].unique():
+        top = ", ".join(f"{r['param'].replace('modifiers.', '')} ST {r['ST']:.2f} "
+                        f"[{r['ST_lo']:.2f}, {r['ST_hi']:.2f}]" for r in s[o])
+        print(f"  {o}: {top}")
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target
+    from sim.selection import run_selection
+
+    out = check_target(args.out)
+    res = run_selection(args.config, out, workers=args.workers, scheduler=args.scheduler,
+                        progress=not args.quiet)
+    print(f"select: {len(res.reference)} simulations in {res.wall_s:.0f} s -> {out}")
+    print(res.text)
     return 0
 
 
@@ -410,6 +458,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "core and print where the time goes")
     _parallel_options(b)
     b.set_defaults(func=_bench)
+
+    df = sub.add_parser("displacement-fit", help="refit the displacement layer's two parameters "
+                        "to the article's dated figures")
+    df.add_argument("scenario", nargs="?", default=Path("scenarios/baseline.yaml"), type=Path)
+    df.add_argument("--replicas", type=int, default=4000)
+    df.add_argument("--seed", type=int)
+    _parallel_options(df)
+    df.set_defaults(func=_displacement_fit)
+
+    se = sub.add_parser("sensitivity", help="Sobol indices of key outcomes over the posterior "
+                        "ranges of the calibrated parameters")
+    se.add_argument("config", nargs="?", default=Path("analyses/sensitivity.yaml"), type=Path)
+    se.add_argument("--out", type=Path, default=Path("out/sensitivity"),
+                    help="output directory (replaces only an earlier output of idlib-sim)")
+    se.add_argument("--quiet", action="store_true")
+    _parallel_options(se)
+    se.set_defaults(func=_sensitivity)
+
+    sl = sub.add_parser("select", help="posterior model probabilities with and without the "
+                        "Turkish intervention, the counter-offensives, Russian air")
+    sl.add_argument("config", nargs="?", default=Path("analyses/select.yaml"), type=Path)
+    sl.add_argument("--out", type=Path, default=Path("out/select"),
+                    help="output directory (replaces only an earlier output of idlib-sim)")
+    sl.add_argument("--quiet", action="store_true")
+    _parallel_options(sl)
+    sl.set_defaults(func=_select)
     return p
 
 

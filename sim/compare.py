@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.displacement.tables import PairedDisplacement, displacement_summary
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
@@ -123,6 +124,8 @@ class Comparison:
     """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
     levers: tuple[tuple[str, dt.date], ...] = ()
     """Modifiers that differ between A and B, with the first day they can differ (plots)."""
+    displacement: pd.DataFrame | None = None
+    """Per date: paired difference of the people displaced (B - A; :mod:`sim.displacement`)."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -135,6 +138,7 @@ class Comparison:
                                                    float(last["ci_high_km2"])]},
             "largest_town_changes": top.head(10).to_dict(orient="records"),
             "key_dates": self.key_dates,
+            "displaced_diff_at_end": displacement_summary(self.displacement),
             "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
         }
@@ -168,6 +172,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     kd: dict[str, list[NDArray[np.int16]]] = {"a": [], "b": []}
     from sim.parallel import Progress, map_blocks, pair_job, tasks
 
+    disp = PairedDisplacement(ca)
     bar = Progress(n, len(tasks(n)), unit="pair", desc="compare", show=progress)
     for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
                              scheduler=scheduler, progress=bar):
@@ -179,6 +184,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
         held_b = xb.held_count[-1] if held_b is None else held_b + xb.held_count[-1]
         kd["a"].append(xa.watch_day)
         kd["b"].append(xb.watch_day)
+        disp.add(xa.first_capture_day, xb.first_capture_day)
     bar.close()
     assert held_a is not None and held_b is not None
     mean, lo, hi = towns.mean_ci()
@@ -194,7 +200,8 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
-                      None if post is None else post.digest(), _levers(ca, cb))
+                      None if post is None else post.digest(), _levers(ca, cb),
+                      disp.table())
 
 
 def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], ...]:
@@ -246,6 +253,9 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
         (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
         cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
         cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
+        if cmp.displacement is not None:
+            cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False,
+                                    float_format="%.0f")
         if plots:
             from sim import plots as P
 

@@ -40,6 +40,9 @@ end of that date (day ``-1``: the start). Every table has a ``date`` column besi
     ``replica, day, date, gov_area_km2``: government-held area at the end of each day with
     partial progress (day ``-1``: the start). The front model's groups keep no per-day strength
     record, so the first model's ``strength_daily.csv`` is gone.
+``displacement.csv``, ``displacement.png``
+    people displaced by the end of each date (mean, q05 .. q95) with the article's figures
+    beside them (:mod:`sim.displacement`), and their fan chart.
 ``territory.png``, ``final_map.png``
     plots (unless ``outputs.plots`` is false): the territory fan chart (recorded area figures,
     shaded pauses, ceasefires and Spring Shield) and the map of P(government holds) at the end;
@@ -62,6 +65,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.displacement.tables import write_displacement
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
 from sim.model.campaign import FrontCampaign, make_front_campaign
@@ -204,6 +208,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
         draw = scenario.outputs.plots if plots is None else plots
         with stage("writing tables and plots" if draw else "writing tables", progress):
             _write_tables(tmp, ens)
+            write_displacement(tmp, c, plots=draw)
             if draw:
                 _write_plots(tmp, c, ens, scenario.name, tuple(scenario.outputs.figure_formats))
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,

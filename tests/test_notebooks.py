@@ -15,7 +15,8 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "answer"), [("counterfactuals.ipynb", "km²"),
                                              ("calibration.ipynb", "CRPS"),
-                                             ("api.ipynb", "RunResult")])
+                                             ("api.ipynb", "RunResult"),
+                                             ("analyses.ipynb", "Bayes factor")])
 def test_notebook_executes(name: str, answer: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDLIB_SIM_NOTEBOOK_REPLICAS", "400")
     monkeypatch.setenv("MPLBACKEND", "Agg")

@@ -51,3 +51,12 @@ __all__ = ["DIVERGING_CMAP", "FORMATS", "GOV_COLOUR", "KEY_TOWNS", "OPP_COLOUR",
            "plot_des_overview", "plot_difference_fan", "plot_end_state", "plot_error_map",
            "plot_pit_histogram", "plot_posterior_marginals", "plot_sbc_ranks",
            "plot_territory_fan", "plot_theatre", "plot_timeline", "save", "shade_periods"]
+
+# the analyses of issue 14 (kept apart from the list above: other branches edit it)
+from sim.plots.displacement import (
+    plot_displacement_fan,
+    plot_indices,
+    plot_model_probabilities,
+)
+
+__all__ += ["plot_displacement_fan", "plot_indices", "plot_model_probabilities"]
