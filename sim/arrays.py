@@ -2,21 +2,22 @@
 
 What the Dataset holds (dimensions in brackets; every date is a ``datetime64`` coordinate)::
 
-    p_held                 [date, town]      P(government holds the town) at 00:00 of the date
+    p_held                 [date, town]      P(government holds the town) at the end of the date
     p_captured, p_held_at_end, p_recaptured   [town]
     capture_date_quantile  [town, quantile]  date of the first government capture (NaT: the
                                              quantile lies beyond the share of replicas captured)
     recorded_capture_date  [town]            the record's first-capture date (NaT: none)
-    gov_area_km2           [date, quantile]  government-held area at 00:00 of the date
+    gov_area_km2           [date, quantile]  government-held area at the end of the date
     gov_area_mean_km2      [date]
     capture_date, recapture_date, last_capture_date   [replica, town]   (when per-replica tables
                                              are given and the run has at most
                                              :data:`PER_REPLICA_MAX` replicas)
 
 Coordinates of ``town``: ``lat``, ``lon`` (WGS84 degrees), ``area_km2`` (its Voronoi cell),
-``initial_control`` (1 = government on 18 Dec 2019). Day convention, as in every output: a town
-captured during day ``k`` has capture date ``start + k``; a state "at 00:00 of date ``d``" is the
-state after the last simulated hour of day ``d - 1``.
+``initial_control`` (1 = government on 18 Dec 2019); of ``date``: ``day``. Day convention, as in
+every table (:mod:`sim.results`): day ``d`` is the date ``start + d``; a town captured during day
+``k`` has capture date ``start + k``; a state on a date is the state at the end of that date, and
+the first state row is day ``-1`` (the end of the day before the start: the initial control).
 
 NetCDF backend: ``h5netcdf`` (NetCDF-4/HDF5 through ``h5py``'s wheels). NetCDF-4 is what allows
 compression and strings; the ``scipy`` backend writes only NetCDF-3 (no compression, no 64-bit
@@ -119,12 +120,14 @@ def to_dataset(ens: Ensemble, campaign: FrontCampaign, *,
     towns = list(ens.towns)
     if towns != th.names:
         raise ValueError("the ensemble's towns are not the campaign's")
-    n_dates = ens.n_days + 1
-    date = _dates(ens.start, np.arange(n_dates))
+    days = ens.state_days()["day"].to_numpy()  # -1 .. n_days - 1, each at the end of its date
+    date = _dates(ens.start - dt.timedelta(days=1), days + 1)
     qs = np.asarray(QUANTILES)
     coords: dict[str, Any] = {
         "town": ("town", np.array(towns, dtype=object)),
-        "date": ("date", date, {"long_name": "00:00 of the date", "standard_name": "time"}),
+        "date": ("date", date, {"long_name": "state at the end of the date",
+                                "standard_name": "time"}),
+        "day": ("date", days.astype(np.int16), {"long_name": "day index of the date (0 = start)"}),
         "quantile": ("quantile", qs, {"long_name": "quantile over replicas", "units": "1"}),
         "lat": ("town", th.towns["lat"].to_numpy(float),
                 {"units": "degrees_north", "standard_name": "latitude"}),
@@ -144,12 +147,13 @@ def to_dataset(ens: Ensemble, campaign: FrontCampaign, *,
     terr = ens.territory_table()
     data: dict[str, Any] = {
         "p_held": (("date", "town"), ens.held_count / ens.n,
-                   {"units": "1", "long_name": "P(government holds the town) at 00:00"}),
+                   {"units": "1", "long_name": "P(government holds the town) at the end of the "
+                                               "date"}),
         "p_captured": ("town", ens.p_captured(),
                        {"units": "1", "long_name": "P(captured by the government in the run)"}),
         "p_held_at_end": ("town", ens.p_held_at_end(),
-                          {"units": "1", "long_name": f"P(government holds it) at 00:00 on "
-                                                      f"{ens.date(ens.n_days).isoformat()}"}),
+                          {"units": "1", "long_name": f"P(government holds it) at the end of "
+                                                      f"{ens.date(ens.n_days - 1).isoformat()}"}),
         "p_recaptured": ("town", ens.recaptured / ens.n,
                          {"units": "1", "long_name": "P(the opposition retook it at least once)"}),
         "capture_date_quantile": (("town", "quantile"),
@@ -161,18 +165,20 @@ def to_dataset(ens: Ensemble, campaign: FrontCampaign, *,
                                    "source": "seeds/events.csv via sim.theatre.recorded_captures"}),
         "gov_area_km2": (("date", "quantile"),
                          terr[[f"q{round(q * 100):02d}_km2" for q in QUANTILES]].to_numpy(float),
-                         {"units": "km2", "long_name": "government-held area at 00:00 (with "
-                                                       "partial progress), quantile over "
-                                                       "replicas"}),
+                         {"units": "km2", "long_name": "government-held area at the end of the "
+                                                       "date (with partial progress), quantile "
+                                                       "over replicas"}),
         "gov_area_mean_km2": ("date", terr["mean_km2"].to_numpy(float),
-                              {"units": "km2", "long_name": "mean government-held area at 00:00"}),
+                              {"units": "km2", "long_name": "mean government-held area at the end "
+                                                            "of the date"}),
     }
     global_attrs: dict[str, Any] = {
         "title": "idlib-sim run: moving-front model of the NW Syria offensive",
         "Conventions": "CF-1.8",
         "replicas": ens.n, "start": ens.start.isoformat(),
         "end": ens.date(ens.n_days).isoformat(),
-        "day_convention": "captured during day k: date = start + k; states at 00:00 of a date",
+        "day_convention": "day d = date start + d; captured during day k: date start + k; a state "
+                          "on a date: at the end of it (day -1: the initial control)",
     }
     if per_replica is not None:
         tables = (read_per_replica(per_replica, towns)

@@ -35,8 +35,9 @@ def test_every_run_writes_results_nc_with_dates_units_and_provenance(run) -> Non
     ds = xr.open_dataset(out / "results.nc")
     assert ds.sizes == {"date": 79, "town": c.n_towns, "quantile": 5, "replica": N}
     assert ds["date"].dtype.kind == "M" and ds["capture_date"].dtype.kind == "M"
-    assert str(ds["date"].values[0])[:10] == "2019-12-19"
-    assert str(ds["date"].values[-1])[:10] == "2020-03-06"
+    # the tables' convention: state rows at the end of each date, the first the initial control
+    assert str(ds["date"].values[0])[:10] == "2019-12-18" and int(ds["day"][0]) == -1
+    assert str(ds["date"].values[-1])[:10] == "2020-03-05" and int(ds["day"][-1]) == 77
     for v in ("p_held", "p_captured", "gov_area_km2", "lat", "lon"):
         assert ds[v].attrs["units"], v
     man = json.loads((out / "manifest.json").read_text())
@@ -50,8 +51,10 @@ def test_dataset_agrees_with_the_csv_tables(run) -> None:
     _, _, out = run
     ds = xr.open_dataset(out / "results.nc")
     held = pd.read_csv(out / "held_probability.csv", index_col="date")
+    held = held.drop(columns=[c for c in ("day",) if c in held.columns])
     np.testing.assert_allclose(ds["p_held"].values, held.to_numpy(), atol=5e-5)  # csv: 4 dp
     assert list(held.columns) == list(ds["town"].values)
+    assert [str(d)[:10] for d in ds["date"].values] == list(held.index)
     towns = pd.read_csv(out / "towns.csv", keep_default_na=False)
     for q, col in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
         dates = ds["capture_date_quantile"].sel(quantile=q).values

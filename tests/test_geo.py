@@ -104,9 +104,10 @@ def test_front_geojson_weekly_with_the_record_beside_and_equal_on_day_zero(run) 
     data = json.loads((out / "front.geojson").read_text())
     by = {(f["properties"]["date"], f["properties"]["kind"]): f for f in data["features"]}
     dates = sorted({d for d, _ in by})
-    assert dates[0] == "2019-12-19" and dates[-1] == "2020-03-06" and dates[1] == "2019-12-26"
+    # the end of each date: the first is the initial control (end of 18 Dec), the last 5 Mar
+    assert dates[0] == "2019-12-18" and dates[-1] == "2020-03-05" and dates[1] == "2019-12-25"
     assert all((d, "simulated") in by and (d, "recorded") in by for d in dates)
-    # at 00:00 on 19 Dec every replica holds the initial control: one line, simulated or recorded
+    # at the start every replica holds the initial control: one line, simulated or recorded
     a, b = (shapely.geometry.shape(by[(dates[0], k)]["geometry"])
             for k in ("simulated", "recorded"))
     assert a.equals(b)
@@ -121,8 +122,9 @@ def test_recorded_control_changes_the_day_after_each_recorded_capture(theatre) -
     rec = recorded_captures(theatre)
     assert len(rec) > 20
     for node, day in zip(rec["node"], rec["day"], strict=True):
+        # row day + 1 is the end of the capture's date (row 0: the initial control)
         assert rc[day, node] == 0, theatre.names[node]
-        if day + 1 < len(rc):  # a capture dated 6 Mar shows after the run's last 00:00
+        if day + 1 < len(rc):  # a capture dated 6 Mar falls after the run's last date
             assert rc[day + 1, node] == 1, theatre.names[node]
     changed = (rc != rc[0]).any(axis=0)
     assert set(np.flatnonzero(changed)) <= set(rec["node"])

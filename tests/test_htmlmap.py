@@ -71,7 +71,7 @@ def test_chromium_draws_every_cell_in_the_colour_of_its_probability(run, tmp_pat
     idx = np.floor(np.round(summary.ensemble.p_held_at_end(), 3) * 100 + 0.5).astype(int)
     expected = [pal[i] for i in idx]
     assert fills == expected
-    assert "2020-03-06" in dom  # the slider starts at the last date
+    assert "end of <b>2020-03-05</b>" in dom  # the slider starts at the last date
 
 
 def test_the_date_slider_recolours_the_cells(run, tmp_path: Path) -> None:
@@ -85,9 +85,9 @@ def test_the_date_slider_recolours_the_cells(run, tmp_path: Path) -> None:
     cells = [p for p in re.findall(r"<path[^>]*>", dom) if f'fill-opacity="{FILL_OPACITY}"' in p]
     fills = [re.search(r'fill="(#[0-9a-f]{6})"', p).group(1) for p in cells]  # type: ignore
     pal = palette()
-    # at 00:00 on 19 Dec every replica holds the initial control: the two ends of the colour map
+    # at the start every replica holds the initial control: the two ends of the colour map
     assert fills == [pal[100] if g else pal[0] for g in c.theatre.initial_control]
-    assert "00:00 on <b>2019-12-19</b>" in dom
+    assert "end of <b>2019-12-18</b>" in dom
     # posts set up during the campaign (the Saraqib ring on 1 Feb, ...) are not there on 19 Dec
     groups = _posts(c)
     assert any(g["since"] for g in groups)

@@ -5,7 +5,7 @@ Every feature's ``properties`` (one set per town; its point in ``towns.geojson``
 in ``cells.geojson``)::
 
     town, governorate, initial_control ("government" | "opposition"), area_km2,
-    p_held_end        P(government holds it) at 00:00 of the run's last date
+    p_held_end        P(government holds it) at the end of the run's last date
     p_captured, p_recaptured
     capture_q05 .. capture_q95   first-capture date quantiles (ISO dates; null: beyond the share
                                  of replicas in which it fell)

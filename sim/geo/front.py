@@ -9,7 +9,7 @@ the towns' convex hull there is no line.
 
 The *recorded* line is the same contour of the record's control on each date (0 or 1 per town:
 ``seeds/initial_control.csv``, then the recorded captures and recaptures of ``seeds/events.csv``
-from 00:00 of the day after their date). The record names fewer places than the model has towns,
+from the end of their date). The record names fewer places than the model has towns,
 so it is a lower bound of the government's advance, not a second estimate of the same line.
 """
 
@@ -85,20 +85,22 @@ class FrontContours:
 
 def recorded_control(theatre: Theatre, start: dt.date, n_dates: int,
                      first: pd.DataFrame | None = None) -> NDArray[np.int8]:
-    """``(n_dates, towns)`` control in the record at 00:00 of ``start + i`` (1 = government).
+    """``(n_dates, towns)`` control in the record (1 = government), row ``i`` at the end of the
+    date ``start + i - 1`` (the project's state rows, :func:`sim.results.state_days`: row 0 is
+    the initial control).
 
     Initial control, then the first capture of each node (:func:`recorded_captures`' rule) and
-    every later dated capture or recapture of a place the node stands for, each from 00:00 of the
-    day after its date. ``first``: :func:`recorded_captures` from ``start`` to the last date, if
+    every later dated capture or recapture of a place the node stands for, each from the end of
+    its date. ``first``: :func:`recorded_captures` from ``start`` to the last date, if
     already at hand."""
     control = np.repeat(theatre.initial_control.astype(np.int8)[None, :], n_dates, axis=0)
-    end = start + dt.timedelta(days=n_dates - 1)
+    end = start + dt.timedelta(days=n_dates - 2)  # the date of the last state row
     if first is None:
         first = recorded_captures(theatre, start, end)
     ev = resolved_events(theatre)
     ev = ev[(ev["node"] >= 0) & ev["certainty"].isin(DATING_CERTAINTIES)
             & ev["event"].isin(["captured", "recaptured_by_opposition"])
-            & (ev["date"] >= start) & (ev["date"] < end)]
+            & (ev["date"] >= start) & (ev["date"] <= end)]
     changes: list[tuple[dt.date, int, int]] = []
     for node, date in zip(first.get("node", []), first.get("date", []), strict=True):
         changes.append((date, int(node), GOVERNMENT))
@@ -120,17 +122,18 @@ def front_geojson(theatre: Theatre, p_held: NDArray[np.floating], start: dt.date
                   step_days: int = STEP_DAYS, recorded: NDArray[np.integer] | None = None,
                   contours: FrontContours | None = None) -> dict[str, Any]:
     """``front.geojson``: per dated line, a MultiLineString feature with properties ``date``
-    (ISO, the state at 00:00), ``kind`` (``"simulated"``: 50 % contour of P(held);
-    ``"recorded"``: contour of the record's control), ``level``.
+    (ISO, the state at the end of that date; the first is the day before ``start``: the initial
+    control), ``day`` (its day index), ``kind`` (``"simulated"``: 50 % contour of P(held);
+    ``"recorded"``: contour of the record's control), ``level``, ``length_km``.
 
-    ``p_held`` is ``(n_dates, towns)``: row ``i`` at 00:00 of ``start + i``; ``recorded``
+    ``p_held`` is ``(n_dates, towns)``: row ``i`` at the end of ``start + i - 1``; ``recorded``
     (:func:`recorded_control`) and ``contours`` are computed when not given."""
     p = np.asarray(p_held, float)
     rec = recorded_control(theatre, start, len(p)) if recorded is None else recorded
     contours = contours or FrontContours(theatre)
     features = []
     for i in front_dates(len(p), step_days):
-        date = (start + dt.timedelta(days=i)).isoformat()
+        date = (start + dt.timedelta(days=i - 1)).isoformat()
         for kind, values in (("simulated", p[i]), ("recorded", rec[i].astype(float))):
             lines = contours.lines(values)
             if not lines:
@@ -139,7 +142,8 @@ def front_geojson(theatre: Theatre, p_held: NDArray[np.floating], start: dt.date
             features.append({"type": "Feature",
                              "geometry": {"type": "MultiLineString",
                                           "coordinates": [ln.tolist() for ln in lines]},
-                             "properties": {"date": date, "kind": kind, "level": LEVEL,
+                             "properties": {"date": date, "day": i - 1, "kind": kind,
+                                            "level": LEVEL,
                                             "length_km": _length_km(geom)}})
     return {"type": "FeatureCollection", "features": features}
 

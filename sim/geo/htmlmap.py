@@ -1,7 +1,7 @@
 """The interactive map of a run (``map.html``): folium's page, Leaflet inlined, a date slider.
 
 What the page shows
-    the towns' cells coloured by P(government holds it) at 00:00 of the slider's date (weekly
+    the towns' cells coloured by P(government holds it) at the end of the slider's date (weekly
     dates, as in ``front.geojson``), the simulated front (50 % contour) and the record's line on
     that date, the towns (filled where the record has the government holding them on that date;
     a pop-up gives recorded and simulated capture dates), the Turkish observation posts, the M4
@@ -138,7 +138,7 @@ class _Layers(MacroElement):
       var since = D.posts[i].since;
       if (!since || since < D.dates[k]) { posts.addLayer(m); } else { posts.removeLayer(m); }
     });
-    label.innerHTML = "00:00 on <b>" + D.dates[k] + "</b>";
+    label.innerHTML = "end of <b>" + D.dates[k] + "</b>";
   }
   var Slider = L.Control.extend({options: {position: "topright"}, onAdd: function () {
     var div = L.DomUtil.create("div", "idlib-slider leaflet-bar");
@@ -224,7 +224,7 @@ def make_map(ens: Ensemble, campaign: FrontCampaign, *, title: str = "",
     data = {
         "title": title or f"{ens.n} replicas",
         "palette": palette(),
-        "dates": [(ens.start + dt.timedelta(days=i)).isoformat() for i in steps],
+        "dates": [(ens.start + dt.timedelta(days=i - 1)).isoformat() for i in steps],
         "p_held": [np.round(p_held[i], 3).tolist() for i in steps],
         "recorded": [rec[i].astype(int).tolist() for i in steps],
         "front_sim": [lines(p_held[i]) for i in steps],

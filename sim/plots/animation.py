@@ -1,6 +1,7 @@
 """The front as an animation (``front.gif``): P(government holds each town) day by day.
 
-One frame per date, 00:00 of the run's first date to 00:00 of its end: the towns' cells coloured by
+One frame per date, from the initial control (the end of the day before the start) to the end of
+the last simulated date: the towns' cells coloured by
 P(held) (viridis, the map's colours, with its labelled colour bar), the towns the record has
 captured by that date appearing as black dots on their dates, the M4 and M5, and in the title the
 date, the record's latest calendar entry (``seeds/calendar.csv``, its ``phase`` column) and the
@@ -52,18 +53,19 @@ def active_modifiers(campaign: FrontCampaign, date: dt.date) -> list[str]:
 
 
 def _frame_title(campaign: FrontCampaign, date: dt.date, title: str) -> str:
-    mods = ", ".join(active_modifiers(campaign, date - dt.timedelta(days=1))) or "none"
+    mods = ", ".join(active_modifiers(campaign, date)) or "none"
     head = f"{title}: " if title else ""
-    return (f"{head}00:00 on {date.isoformat()} · {phase_on(campaign, date)}\n"
-            f"modifiers in force the day before: {mods}")
+    return (f"{head}end of {date.isoformat()} · {phase_on(campaign, date)}\n"
+            f"modifiers in force: {mods}")
 
 
 def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
                   title: str = "", fps: float = 6.0, dpi: int = 72) -> Path:
     """Write the animation of P(held) by date as a GIF at ``path`` (module docstring).
 
-    The state at 00:00 of a date results from the day before, so the modifiers in the title are
-    those active during the previous day. ``fps`` frames (dates) a second."""
+    Frame ``i`` is the state at the end of the date ``start + i - 1`` (the project's state rows,
+    :func:`sim.results.state_days`), with the modifiers in force during that date. ``fps``
+    frames (dates) a second."""
     th = campaign.theatre
     p_held = ens.held_count / ens.n
     n_dates = len(p_held)
@@ -134,10 +136,10 @@ def animate_front(ens: Ensemble, campaign: FrontCampaign, path: str | Path, *,
     moving.sort(key=lambda a: a.get_zorder())
     frames = []
     for i in range(n_dates):
-        date = ens.start + dt.timedelta(days=i)
+        date = ens.start + dt.timedelta(days=i - 1)
         cells.set_array(p_held[i])
-        # a town captured during day k shows from 00:00 of day k + 1
-        shown = [k for k, d in zip(rec_node, rec_date, strict=True) if d < date]
+        # a town captured during a date shows from the end of that date
+        shown = [k for k, d in zip(rec_node, rec_date, strict=True) if d <= date]
         caught.set_offsets(np.column_stack([lon[shown], lat[shown]]) if shown
                            else np.empty((0, 2)))
         head.set_text(_frame_title(campaign, date, title))
