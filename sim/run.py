@@ -50,8 +50,8 @@ end of that date (day ``-1``: the start). Every table has a ``date`` column besi
 ``timeline.png`` (SimPy engine)
     replica 0's captures and recaptures beside the first-capture dates across all replicas.
 ``results.nc``, ``towns.geojson``, ``cells.geojson``, ``front.geojson``, ``map.html``, ``front.gif``
-    the run as a NetCDF Dataset, its geography, the interactive map (with the plots) and the
-    animation (if ``outputs.animation``): :mod:`sim.geo.outputs`.
+    the run as a NetCDF Dataset, its geography, the interactive map and the animation (if
+    ``outputs.animation``): :mod:`sim.geo.outputs`.
 """
 
 from __future__ import annotations
@@ -221,9 +221,11 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
                         posterior_file=scenario.posterior,
                         posterior_sha256=None if post is None else post.digest(),
                         wall_time_s=round(wall, 3))
-        with stage("writing NetCDF, GeoJSON" + (", map" if draw else "")
+        # the map is data with its viewer more than a figure: written with or without plots (the
+        # API's runs draw their plots only when saved, and must save what the command line writes)
+        with stage("writing NetCDF, GeoJSON, map"
                    + (", animation" if scenario.outputs.animation else ""), progress):
-            write_geo_outputs(tmp, c, ens, provenance=manifest, html_map=draw,
+            write_geo_outputs(tmp, c, ens, provenance=manifest, html_map=True,
                               animation=scenario.outputs.animation,
                               title=f"{scenario.name}, {n} replicas")
         write_manifest(tmp, **manifest)

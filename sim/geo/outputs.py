@@ -4,7 +4,7 @@
 ``towns.geojson``   towns (points) with P(held) at the end, capture-date quantiles, the record
 ``cells.geojson``   the same per town's cell (polygons)               (:mod:`sim.geo.features`)
 ``front.geojson``   weekly simulated and recorded front lines        (:mod:`sim.geo.front`)
-``map.html``        the interactive map (:mod:`sim.geo.htmlmap`), with the plots
+``map.html``        the interactive map (:mod:`sim.geo.htmlmap`)
 ``front.gif``       the animation (:mod:`sim.plots.animation`), on request (``outputs.animation``)
 """
 
