@@ -55,7 +55,8 @@ def active_modifiers(campaign: FrontCampaign, date: dt.date) -> list[str]:
 def _frame_title(campaign: FrontCampaign, date: dt.date, title: str) -> str:
     mods = ", ".join(active_modifiers(campaign, date)) or "none"
     head = f"{title}: " if title else ""
-    return (f"{head}end of {date.isoformat()} · {phase_on(campaign, date)}\n"
+    phase = phase_on(campaign, date) or "before the offensive"
+    return (f"{head}end of {date.isoformat()} · {phase}\n"
             f"modifiers in force: {mods}")
 
 
