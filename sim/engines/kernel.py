@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import llvmlite.binding as llvm
+import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
