@@ -133,6 +133,12 @@ class ChunkState:
     watch_day: I16 = field(init=False)
     history: NDArray[np.int8] = field(init=False)
     """``(n, n_days + 1, n_towns)`` if ``record_control``, else empty."""
+    gov_nbr: NDArray[np.int16] = field(init=False)
+    """``(n, n_towns)`` number of government neighbours of each town (the kernel's frontier)."""
+    linked: NDArray[np.bool_] = field(init=False)
+    """``(n, n_towns)`` opposition towns joined to the rear, as of the last search."""
+    stale: NDArray[np.bool_] = field(init=False)
+    """``(n,)`` some town changed hands since ``linked`` was searched."""
 
     def __post_init__(self) -> None:
         c, n, T, D = self.c, len(self.control), self.c.n_towns, self.c.n_days
@@ -153,6 +159,11 @@ class ChunkState:
         self.history = np.zeros((n, D + 1, T) if self.record_control else (0, 0, 0), np.int8)
         if self.record_control:
             self.history[:, 0] = self.control
+        nbr = c.theatre.neighbours
+        is_gov = np.c_[self.control == GOVERNMENT, np.zeros(n, bool)]  # column -1: padding
+        self.gov_nbr = is_gov[:, nbr].sum(axis=2, dtype=np.int16)
+        self.linked = np.zeros((n, T), bool)
+        self.stale = np.ones(n, bool)
 
     def reinforce(self, d: int) -> None:
         """Step 3: the reinforcements dated ``d``."""
@@ -262,7 +273,7 @@ def run_chunk(c: FrontCampaign, seed: int, start: int, n: int,
             st.control, st.progress, st.first, st.last, st.first_rec, st.n_rec,
             st.nominal, st.strength, st.sector, st.cohesion, st.fp_share,
             st.area_now, st.grp_now, st.gov_area, st.grp, st.held, st.watch_day, st.history,
-            k.nbr_ptr, k.nbr_idx, th.distance_km, c.sector_of, c.towns0, c.depth_km,
+            st.gov_nbr, st.linked, st.stale, k.nbr_ptr, k.nbr_idx, th.distance_km, c.sector_of, c.towns0, c.depth_km,
             c.terrain_mult, c.posture_mult, c.gov_posture_mult, k.lost_w, th.area_km2, c.rear,
             k.masks, k.watch_ptr, k.watch_idx, k.ord_ptr, k.ord_idx, c.order_obj, c.strike_obj,
             st.start_day, st.effort_mult, st.strike, k.free, k.cal, c.post_dist_km, k.fixed)

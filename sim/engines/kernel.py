@@ -61,7 +61,7 @@ FIXED = ("hasty", "recovery_per_day_frac", "min_strength_frac", "attack_loss_per
          "garrison_k_per_town", "cohesion_recovery_per_day")
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _block(a: Any, lo: int, hi: int) -> float:
     """numpy's pairwise sum of at most 128 values: eight running sums, then the rest."""
     n = hi - lo
@@ -91,7 +91,7 @@ def _block(a: Any, lo: int, hi: int) -> float:
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pairwise(a: Any, lo: int, hi: int) -> float:
     """``np.add.reduce`` of ``a[lo:hi]`` in numpy's order. Above 128 values numpy recurses on
     halves (rounded down to a multiple of 8); the same tree is walked here with a stack, since
@@ -121,14 +121,14 @@ def _pairwise(a: Any, lo: int, hi: int) -> float:
     return vals[0]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def segment_total(a: Any, n: int) -> float:
     """``np.add.reduceat`` of one segment ``a[:n]`` (``n >= 1``): its first element plus the
     pairwise sum of the rest."""
     return a[0] + _pairwise(a, 1, n)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _softmax(w: Any, dist: Any, n: int, length: float) -> None:
     """Effort weights of entries ``0 .. n-1`` at distances ``dist`` (``inf``: excluded), in
     place in ``w``; all zero if no entry is reachable."""
@@ -143,7 +143,7 @@ def _softmax(w: Any, dist: Any, n: int, length: float) -> None:
         w[i] = w[i] / tot if tot > 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _first_open(objectives: Any, control: Any, held_by: int) -> int:
     """First objective (``-1`` = padding) not held by side ``held_by``; ``-1`` if none."""
     for t in objectives:
@@ -152,15 +152,7 @@ def _first_open(objectives: Any, control: Any, held_by: int) -> int:
     return -1
 
 
-@njit(cache=True)
-def _touches(t: int, control: Any, side: int, nbr_ptr: Any, nbr_idx: Any) -> bool:
-    for i in range(nbr_ptr[t], nbr_ptr[t + 1]):
-        if control[nbr_idx[i]] == side:
-            return True
-    return False
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pockets(control: Any, rear: Any, nbr_ptr: Any, nbr_idx: Any, reached: Any,
              queue: Any) -> None:
     """``reached[t]``: opposition town ``t`` is joined to the rear through opposition towns."""
@@ -182,7 +174,17 @@ def _pockets(control: Any, rear: Any, nbr_ptr: Any, nbr_idx: Any, reached: Any,
                 n_q += 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _noise(qjm: float, u: float, sigma: float) -> float:
+    """The speed-noise multiplier of uniform ``u``, where it matters: at a table speed ``qjm``
+    of 0 the advance is 0 whatever the (finite, positive) multiplier, so the normal quantile,
+    the costliest step of a town's rate, is skipped there."""
+    if qjm == 0.0:
+        return 1.0
+    return lognormal_mult_1(_ndtri(np.float64(u) + HALF_STEP), sigma)
+
+
+@njit(cache=True, error_model="numpy")
 def gov_speed(e: float, t: int, r: int, d: int, sector: Any, cohesion: Any, first: Any,
               u: float, sector_of: Any, towns0: Any, posture_mult: Any, terrain: Any,
               post_dist: Any, free: Any, fr_: int, cal: Any, cr: int, fixed: Any) -> float:
@@ -198,16 +200,16 @@ def gov_speed(e: float, t: int, r: int, d: int, sector: Any, cohesion: Any, firs
     posture = fixed[7] if routed or first[r, t] >= 0 else posture_mult[t]
     q = qjm_speed_1(force_ratio_1(attack, defence), fixed[0], fixed[1], fixed[2], fixed[3],
                     fixed[4], fixed[5], fixed[6])
-    noise = lognormal_mult_1(_ndtri(np.float64(u) + HALF_STEP), free[fr_, 1])
-    return advance_speed_1(q, posture, terrain[t], cal[2, cr, d], noise, free[fr_, 2])
+    return advance_speed_1(q, posture, terrain[t], cal[2, cr, d], _noise(q, u, free[fr_, 1]),
+                           free[fr_, 2])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
              control: Any, progress: Any, first: Any, last: Any, first_rec: Any, n_rec: Any,
              nominal: Any, strength: Any, sector: Any, cohesion: Any, fp_share: Any,
              area_now: Any, grp_now: Any, gov_area: Any, grp: Any, held: Any, watch_day: Any,
-             history: Any,
+             history: Any, gov_nbr: Any, linked: Any, stale: Any,
              nbr_ptr: Any, nbr_idx: Any, dist: Any, sector_of: Any, towns0: Any, depth: Any,
              terrain: Any, posture_mult: Any, gov_posture_mult: Any, lost_w: Any, area: Any,
              rear: Any, masks: Any, watch_ptr: Any, watch_idx: Any,
@@ -216,7 +218,12 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
              fixed: Any) -> None:
     """Steps 4-10 of day ``d`` for every replica of the chunk, in place on the state arrays
     (one row per replica; names as in :func:`sim.engines.batch.run_chunk`). ``free`` and
-    ``cal`` have one row per replica, or a single row shared by all."""
+    ``cal`` have one row per replica, or a single row shared by all.
+
+    The frontier is kept up to date rather than searched for: ``gov_nbr[r, t]`` counts the
+    government neighbours of town ``t``, changed with each capture; ``linked[r]`` (opposition
+    towns joined to the rear) is searched again only when ``stale[r]``, i.e. some town changed
+    hands since the last search."""
     n, T = control.shape
     K, S, G = strength.shape[1], sector.shape[1], masks.shape[0]
     ent = np.empty(T, np.intp)  # today's entries: frontier and pocket towns, then strike towns
@@ -227,7 +234,6 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
     e_town = np.zeros(T)  # government effort by town (for the garrison's neighbours)
     w = np.empty(T)
     dd = np.empty(T)
-    reached = np.empty(T, np.bool_)
     queue = np.empty(T, np.intp)
     attacking = np.empty(K, np.bool_)
     lost = np.empty(S)
@@ -243,12 +249,14 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
                               * (1.0 - cal[3, cr, d]) * (1.0 - cal[7, cr, d] * fp_share[r, k]))
         # 5. frontier and pockets on the 00:00 state
         if not pause:
-            _pockets(ctl, rear, nbr_ptr, nbr_idx, reached, queue)
+            if stale[r]:
+                _pockets(ctl, rear, nbr_ptr, nbr_idx, linked[r], queue)
+                stale[r] = False
         n_g = 0
         for t in range(T):
             if ctl[t] == OPP:
-                f = _touches(t, ctl, GOV, nbr_ptr, nbr_idx)
-                pk = not pause and not reached[t]
+                f = gov_nbr[r, t] > 0
+                pk = not pause and not linked[r, t]
                 if f or pk:
                     ent[n_g] = t
                     on_front[n_g] = f
@@ -293,7 +301,7 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
             n_q = 0
             for t in range(T):
                 e_town[t] = 0.0
-                if ctl[t] == GOV and _touches(t, ctl, OPP, nbr_ptr, nbr_idx):
+                if ctl[t] == GOV and gov_nbr[r, t] < nbr_ptr[t + 1] - nbr_ptr[t]:
                     ent[n_g + n_q] = t
                     e[n_g + n_q] = 0.0
                     n_q += 1
@@ -320,11 +328,10 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
                 q = qjm_speed_1(force_ratio_1(attack, garrison_defence_1(nb, fixed[11])),
                                 fixed[0], fixed[1], fixed[2], fixed[3], fixed[4], fixed[5],
                                 fixed[6])
-                noise = lognormal_mult_1(_ndtri(np.float64(z[r, t]) + HALF_STEP),
-                                         free[fr_, 1])
                 ent[n_all] = t
                 v[n_all] = advance_speed_1(q, gov_posture_mult[t], terrain[t], cal[2, cr, d],
-                                           noise, free[fr_, 2] * free[fr_, 3])
+                                           _noise(q, z[r, t], free[fr_, 1]),
+                                           free[fr_, 2] * free[fr_, 3])
                 n_all += 1
         # 8. advance; 9. lost ground by sector; 10. area
         for s in range(S):
@@ -341,6 +348,9 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
             share = (1.0 if gain else -1.0) * (p_new - p_old) / depth[t]
             progress[r, t] = 0.0 if falls else p_new
             if falls:
+                stale[r] = True
+                for x in range(nbr_ptr[t], nbr_ptr[t + 1]):
+                    gov_nbr[r, nbr_idx[x]] += 1 if gain else -1
                 if gain:
                     ctl[t] = GOV
                     if first[r, t] < 0:

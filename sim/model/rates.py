@@ -34,7 +34,7 @@ def _ufunc(n_args: int) -> Callable[[Any], Any]:
 
 # -- scalar forms (compiled; the kernel calls these) -----------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def qjm_speed_1(ratio: float, min_ratio: float, r1: float, r2: float, r3: float,
                 v1: float, v2: float, v3: float) -> float:
     """:func:`qjm_speed` of one ratio; the table is ``(min_ratio, 0), (r_i, v_i)``. The
@@ -56,7 +56,7 @@ def qjm_speed_1(ratio: float, min_ratio: float, r1: float, r2: float, r3: float,
     return slope * (ratio - xs[j]) + ys[j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def force_ratio_1(attack: float, defence: float) -> float:
     """:func:`force_ratio` of one pair."""
     if not attack > 0:
@@ -64,7 +64,7 @@ def force_ratio_1(attack: float, defence: float) -> float:
     return attack / defence if defence > 0 else math.inf
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def attack_power_1(effort: float, sorties: float, air_factor: float, air_denial: float,
                    air_effect: float) -> float:
     """:func:`attack_power` of one town."""
@@ -72,33 +72,33 @@ def attack_power_1(effort: float, sorties: float, air_factor: float, air_denial:
     return effort * (1.0 + air_effect * air)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sector_defence_1(sector_strength: float, cohesion: float, towns0: float,
                      defence_mult: float) -> float:
     """:func:`sector_defence` of one town."""
     return sector_strength * cohesion / towns0 * defence_mult
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def garrison_defence_1(neighbour_effort_max: float, garrison_k: float) -> float:
     """:func:`garrison_defence` of one town."""
     return garrison_k + neighbour_effort_max
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def advance_speed_1(qjm: float, posture_factor: float, terrain_factor: float,
                     ground_factor: float, noise: float, scale: float) -> float:
     """:func:`advance_speed` of one town, from its :func:`qjm_speed_1` ``qjm``."""
     return scale * qjm * posture_factor * terrain_factor * ground_factor * noise
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lognormal_mult_1(z: float, sigma: float) -> float:
     """:func:`lognormal_mult` of one normal ``z``."""
     return math.exp(sigma * z - 0.5 * sigma * sigma)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def effort_weight_1(dist_km: float, best_km: float, length_km: float) -> float:
     """Unnormalised softmax weight of a town at ``dist_km`` when the nearest is at ``best_km``
     (0 for an excluded town, ``dist_km = inf``)."""
@@ -107,7 +107,7 @@ def effort_weight_1(dist_km: float, best_km: float, length_km: float) -> float:
     return math.exp(-(dist_km - best_km) / length_km)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def crossing_offset_1(progress: float, speed: float, depth_km: float) -> float:
     """:func:`crossing`'s offset of one town: the town falls today if it is ``<= 1``."""
     gap = max(depth_km - progress, 0.0)
@@ -116,7 +116,7 @@ def crossing_offset_1(progress: float, speed: float, depth_km: float) -> float:
     return math.inf if gap > 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def cohesion_step_1(cohesion: float, lost_area_frac: float, recovery_per_day: float,
                     cohesion_loss: float) -> float:
     """:func:`cohesion_step` of one sector."""
