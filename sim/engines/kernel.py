@@ -140,7 +140,8 @@ def _softmax(w: Any, dist: Any, n: int, length: float) -> None:
         w[i] = effort_weight_1(dist[i], shift, length)
     tot = segment_total(w, n) if n > 0 else 0.0
     for i in range(n):
-        w[i] = w[i] / tot if tot > 0 else 0.0
+        if w[i] != 0.0:  # 0 / tot is 0: skip the division
+            w[i] = w[i] / tot if tot > 0 else 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -229,6 +230,7 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
     ent = np.empty(T, np.intp)  # today's entries: frontier and pocket towns, then strike towns
     on_front = np.empty(T, np.bool_)
     in_pocket = np.empty(T, np.bool_)
+    fp_e = np.empty(T)  # 1.0 where the entry's town lies in the footprint today
     v = np.empty(T)
     e = np.zeros(T)  # government effort by entry, then strike effort
     e_town = np.zeros(T)  # government effort by town (for the garrison's neighbours)
@@ -261,6 +263,7 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
                     ent[n_g] = t
                     on_front[n_g] = f
                     in_pocket[n_g] = pk
+                    fp_e[n_g] = 1.0 if post_dist[d, t] <= free[fr_, 8] else 0.0
                     e[n_g] = 0.0
                     n_g += 1
         # 6. effort of the government groups
@@ -285,7 +288,7 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
             for i in range(n_g):
                 e[i] += e_k * w[i]
                 tot += w[i]
-                in_fp += w[i] * (1.0 if post_dist[d, ent[i]] <= free[fr_, 8] else 0.0)
+                in_fp += w[i] * fp_e[i]
             attacking[k] = tot > 0
             fp_share[r, k] = in_fp
         # 7. rates: government advance and mop-up
