@@ -43,7 +43,7 @@ from sim.model.rates import (
 # compiled kernel can be cached on disk (the address is registered anew in each process).
 llvm.add_symbol("idlib_sim_ndtri",
                 get_cython_function_address("scipy.special.cython_special", "ndtri"))
-_ndtri = types.ExternalFunction("idlib_sim_ndtri", types.float64(types.float64))
+_ndtri: Any = types.ExternalFunction("idlib_sim_ndtri", types.float64(types.float64))
 
 GOV = 1
 OPP = 0

@@ -213,7 +213,8 @@ def effort_weights(dist_km: ArrayLike, frontier: ArrayLike, length_km: ArrayLike
     Shifting by the row minimum before exponentiating keeps it finite for any length scale."""
     d = np.where(np.asarray(frontier, bool), _f(dist_km), np.inf)
     best = d.min(axis=-1, keepdims=True)
-    w = _weight_u(d, np.where(np.isfinite(best), best, 0.0), _f(length_km))
+    with np.errstate(invalid="ignore"):  # excluded towns (inf) may be computed, then dropped
+        w = _weight_u(d, np.where(np.isfinite(best), best, 0.0), _f(length_km))
     tot = w.sum(axis=-1, keepdims=True)
     return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
 
