@@ -108,7 +108,7 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
     Dask ``scheduler``, then on half as many in this process (one core), then the SimPy engine
     on ``des_replicas`` (fixed parameters: the scenario's ``params``, not its posterior). With
     at least :data:`COMPILE_MIN_REPLICAS` batch replicas it also times a compile of the kernel
-    from scratch (:func:`compile_seconds`, ~17 s of CPU here) before the clock starts for the speeds.
+    from scratch (:func:`compile_seconds`, ~16 s of CPU here) before the speeds are timed.
 
     The all-workers figure is timed on a started pool (``pool_start_s``: open it, one empty task
     per worker) and includes shipping every chunk back to this process;

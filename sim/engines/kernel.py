@@ -17,7 +17,9 @@ pairwise sum of the rest), so the two agree to the bit (``tests/test_kernel.py``
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -25,6 +27,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
+from sim.model import rates
 from sim.model.rates import (
     advance_speed_1,
     attack_power_1,
@@ -393,3 +396,29 @@ def day_step(d: int, pause: bool, breach_d: Any, strikes_today: Any, z: Any,
                     watch_day[r, j] = d
         if history.shape[0]:
             history[r, d + 1] = ctl
+
+
+def _refresh_cache() -> None:
+    """Drop this module's cached machine code if :mod:`sim.model.rates` changed since it was
+    compiled. numba checks only the file that defines a cached function, yet the code it caches
+    has the rate functions compiled into it: without this, a formula edited in ``rates.py``
+    would reach the SimPy engine but not the kernel. The digest of the rates' source is kept in
+    a marker file beside numba's cache files; the caches are emptied with numba's own ``flush``
+    (its index is rewritten; nothing else is removed)."""
+    digest = hashlib.sha256(Path(rates.__file__).read_bytes()).hexdigest()[:16]
+    cache = Path(day_step._cache.cache_path)  # type: ignore[attr-defined]
+    marker = cache / f"kernel.rates-{digest}.stamp"
+    if marker.exists():
+        return
+    for f in globals().values():
+        if getattr(f, "_cache", None) is not None and hasattr(f, "py_func"):
+            f._cache.flush()
+    try:
+        for old in cache.glob("kernel.rates-*.stamp"):
+            old.unlink()  # our own markers only
+        marker.touch()
+    except OSError:  # a read-only install: numba then caches elsewhere or not at all
+        pass
+
+
+_refresh_cache()
