@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.displacement.tables import PairedDisplacement, displacement_summary
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
+from sim.results import state_days
 from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
@@ -120,6 +122,10 @@ class Comparison:
     wall_s: float
     posterior_sha256: str | None = None
     """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
+    levers: tuple[tuple[str, dt.date], ...] = ()
+    """Modifiers that differ between A and B, with the first day they can differ (plots)."""
+    displacement: pd.DataFrame | None = None
+    """Per date: paired difference of the people displaced (B - A; :mod:`sim.displacement`)."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -132,6 +138,7 @@ class Comparison:
                                                    float(last["ci_high_km2"])]},
             "largest_town_changes": top.head(10).to_dict(orient="records"),
             "key_dates": self.key_dates,
+            "displaced_diff_at_end": displacement_summary(self.displacement),
             "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
         }
@@ -165,6 +172,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     kd: dict[str, list[NDArray[np.int16]]] = {"a": [], "b": []}
     from sim.parallel import Progress, map_blocks, pair_job, tasks
 
+    disp = PairedDisplacement(ca)
     bar = Progress(n, len(tasks(n)), unit="pair", desc="compare", show=progress)
     for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
                              scheduler=scheduler, progress=bar):
@@ -176,6 +184,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
         held_b = xb.held_count[-1] if held_b is None else held_b + xb.held_count[-1]
         kd["a"].append(xa.watch_day)
         kd["b"].append(xb.watch_day)
+        disp.add(xa.first_capture_day, xb.first_capture_day)
     bar.close()
     assert held_a is not None and held_b is not None
     mean, lo, hi = towns.mean_ci()
@@ -184,15 +193,30 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     m, m_lo, m_hi = terr.mean_ci()
     allds = np.concatenate(diffs_area)
     qs = np.quantile(allds, [0.05, 0.5, 0.95], axis=0)
-    # row i: the state at 00:00 of start + i days (row 0: the start, before any fighting)
-    dates = [(ca.start + dt.timedelta(days=i)).isoformat() for i in range(ca.n_days + 1)]
-    terr_df = pd.DataFrame({"date": dates, "mean_km2": m,
-                            "ci_low_km2": m_lo, "ci_high_km2": m_hi, "q05_km2": qs[0],
-                            "q50_km2": qs[1], "q95_km2": qs[2]})
+    # row i: the state at the end of day i - 1 (row 0: the start), as in every table
+    terr_df = state_days(ca.start, ca.n_days).assign(
+        mean_km2=m, ci_low_km2=m_lo, ci_high_km2=m_hi, q05_km2=qs[0], q50_km2=qs[1],
+        q95_km2=qs[2])
     wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
     key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
-                      None if post is None else post.digest())
+                      None if post is None else post.digest(), _levers(ca, cb),
+                      disp.table())
+
+
+def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], ...]:
+    """Modifiers that differ between the campaigns (added, removed, switched, moved or
+    re-parametrised), each with the earlier start of its enabled versions."""
+    a, b = ({m.name: m for m in c.modifiers} for c in (ca, cb))
+    out = []
+    for name in sorted(a.keys() | b.keys()):
+        ms = [m for m in (a.get(name), b.get(name)) if m is not None]
+        if len(ms) == 2 and ms[0] == ms[1]:
+            continue
+        starts = [m.start for m in ms if m.enabled]
+        if starts:
+            out.append((name.replace("_", " "), min(starts)))
+    return tuple(sorted(out, key=lambda x: x[1]))
 
 
 def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: FrontCampaign) -> dict[str, Any]:
@@ -229,14 +253,20 @@ def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: 
         (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
         cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
         cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
+        if cmp.displacement is not None:
+            cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False,
+                                    float_format="%.0f")
         if plots:
             from sim import plots as P
 
-            ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}")
+            ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}",
+                                       levers=cmp.levers,
+                                       title=f"{cmp.b} - {cmp.a}: paired difference in "
+                                             f"government-held area ({cmp.n:,} pairs)")
             P.save(ax, tmp / "territory_diff.png")
-            ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), cmap="RdBu_r",
-                                symmetric=True,
-                                title=f"Change in P(government holds the town): "
+            ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), symmetric=True,
+                                cbar_label="change in P(government holds the town)",
+                                title=f"Change in P(government holds the town) at the end: "
                                       f"{cmp.b} - {cmp.a}")
             P.save(ax, tmp / "towns_diff_map.png")
         write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
