@@ -4,7 +4,7 @@
 This was the batch core before the kernel. It is kept, unchanged in its arithmetic, as the
 reference the kernel is tested against: ``tests/test_kernel.py`` requires the two to give the
 same outputs to the bit, so neither can drift from the other without a failing test. It is not
-used in runs (it is about 10x slower than the kernel per replica-day, and ~6x more work: it
+used in runs (it is about 3x slower than the kernel, and does ~6x more work: it
 computes every town, not only the frontier). Neighbour tests here run on masks packed eight
 replicas to a byte; per-replica reductions use ``np.add.reduceat`` and ``np.bincount``.
 """
