@@ -77,6 +77,7 @@ class _Draws:
         self.delay_u = self._once("front/order_delay", c.n_order_draws, normal=False)[:, col]
         self.effort_z = self._once("front/order_effort", c.n_order_draws, normal=True)[:, col]
         self.width = c.n_towns
+        self._noise = np.empty((len(blocks) * BLOCK, c.n_towns), np.float32)  # reused daily
 
     def _once(self, site: str, width: int, normal: bool) -> F64:
         parts = [g.standard_normal((BLOCK, width)) if normal else g.random((BLOCK, width))
@@ -85,10 +86,11 @@ class _Draws:
 
     def noise_u(self) -> NDArray[np.float32]:
         """Today's uniforms of the speed noise, one per replica and town. They are turned into
-        normals only where used (:func:`_normal`): uniform draws are several times cheaper."""
-        parts = [g.random((BLOCK, self.width), dtype=np.float32)
-                 for g in self.gens["front/speed_noise"]]
-        return np.concatenate(parts)[:self.n]
+        normals only where used (:func:`_normal`): uniform draws are several times cheaper.
+        Each block draws its full ``(BLOCK, towns)`` array, straight into one buffer."""
+        for i, g in enumerate(self.gens["front/speed_noise"]):
+            g.random(dtype=np.float32, out=self._noise[i * BLOCK:(i + 1) * BLOCK])
+        return self._noise[:self.n]
 
 
 def _normal(u: NDArray[np.float32]) -> F64:
