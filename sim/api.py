@@ -142,10 +142,39 @@ class RunResult:
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(f, dest)
             if self._plots_pending:
+                from sim.displacement.tables import write_displacement
                 from sim.run import _write_plots
 
-                _write_plots(tmp, self.campaign, self.ensemble)
+                write_displacement(tmp, self.campaign, plots=True)
+                _write_plots(tmp, self.campaign, self.ensemble, self.scenario.name,
+                             tuple(self.scenario.outputs.figure_formats))
         return target
+
+    def to_xarray(self) -> Any:
+        """The run as an :class:`xarray.Dataset` (:func:`sim.arrays.to_dataset`): P(held) by
+        date and town, capture-date quantiles, territory quantiles, per-replica capture and
+        recapture dates, with units and the run's provenance as attributes (``results.nc``)."""
+        import json
+
+        from sim.arrays import to_dataset
+        from sim.geo.outputs import VOLATILE
+
+        manifest = json.loads((self.directory / "manifest.json").read_text())
+        attrs = {k: v for k, v in manifest.items() if k not in VOLATILE}
+        return to_dataset(self.ensemble, self.campaign, per_replica=self.directory, attrs=attrs)
+
+    def map(self, path: str | Path | None = None, **kw: Any) -> Any:
+        """The interactive map (:func:`sim.geo.make_map`: cells coloured by P(held) with a date
+        slider, towns with recorded and simulated dates, Turkish posts, M4/M5) as a
+        :class:`folium.Map`, which a notebook shows inline; with ``path``, also written there as
+        one self-contained HTML file. Keywords go to :func:`~sim.geo.make_map` (``tiles=None``:
+        no web base map)."""
+        from sim.geo import make_map, write_map
+
+        kw.setdefault("title", f"{self.scenario.name}, {self.replicas} replicas")
+        if path is not None:
+            write_map(self.ensemble, self.campaign, path, **kw)
+        return make_map(self.ensemble, self.campaign, **kw)
 
     def __repr__(self) -> str:
         t = self.ensemble.territory_table().iloc[-1]

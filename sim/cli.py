@@ -463,29 +463,52 @@ def build_parser() -> argparse.ArgumentParser:
     _parallel_options(b)
     b.set_defaults(func=_bench)
 
-    df = sub.add_parser("displacement-fit", help="refit the displacement layer's two parameters "
-                        "to the article's dated figures")
-    df.add_argument("scenario", nargs="?", default=Path("scenarios/baseline.yaml"), type=Path)
-    df.add_argument("--replicas", type=int, default=4000)
-    df.add_argument("--seed", type=int)
+    df = _sub(sub, "displacement-fit",
+              help="refit the displacement layer's two parameters to the article's dated figures",
+              description="Refit the displacement layer (scale, approach share) by least squares "
+              "on the log of the article's dated displacement figures (seeds/displacement.csv), "
+              "over the posterior predictive of a scenario; prints the fit and its residuals.",
+              examples="  idlib-sim displacement-fit\n"
+                       "  idlib-sim displacement-fit scenarios/baseline.yaml --replicas 8000")
+    df.add_argument("scenario", nargs="?", default=Path("scenarios/baseline.yaml"), type=Path,
+                    help="scenario whose runs are fitted (default: scenarios/baseline.yaml)")
+    df.add_argument("--replicas", type=int, default=4000,
+                    help="replicas of the scenario to fit on (default 4000)")
+    df.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     _parallel_options(df)
     df.set_defaults(func=_displacement_fit)
 
-    se = sub.add_parser("sensitivity", help="Sobol indices of key outcomes over the posterior "
-                        "ranges of the calibrated parameters")
-    se.add_argument("config", nargs="?", default=Path("analyses/sensitivity.yaml"), type=Path)
+    se = _sub(sub, "sensitivity",
+              help="Sobol indices of key outcomes over the posterior ranges of the calibrated "
+                   "parameters",
+              description="Global sensitivity: Sobol first-order and total indices, with "
+              "bootstrap intervals (SALib), of the area taken, Saraqib's fate, the day the M5 is "
+              "held and the people displaced, to the calibrated parameters over their posterior "
+              "ranges (README, 'Global sensitivity').",
+              examples="  idlib-sim sensitivity\n"
+                       "  idlib-sim sensitivity analyses/sensitivity.yaml --workers 2")
+    se.add_argument("config", nargs="?", default=Path("analyses/sensitivity.yaml"), type=Path,
+                    help="analysis configuration (default: analyses/sensitivity.yaml)")
     se.add_argument("--out", type=Path, default=Path("out/sensitivity"),
                     help="output directory (replaces only an earlier output of idlib-sim)")
-    se.add_argument("--quiet", action="store_true")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_options(se)
     se.set_defaults(func=_sensitivity)
 
-    sl = sub.add_parser("select", help="posterior model probabilities with and without the "
-                        "Turkish intervention, the counter-offensives, Russian air")
-    sl.add_argument("config", nargs="?", default=Path("analyses/select.yaml"), type=Path)
+    sl = _sub(sub, "select",
+              help="posterior model probabilities with and without the Turkish intervention, "
+                   "the counter-offensives, Russian air",
+              description="Model selection: ABC model choice on a shared reference table between "
+              "the calibrated model and the model without each mechanism; model probabilities "
+              "and Bayes factors with bootstrap intervals and a prior-sensitivity check "
+              "(README, 'Model selection').",
+              examples="  idlib-sim select\n"
+                       "  idlib-sim select analyses/select.yaml --out out/select --workers 2")
+    sl.add_argument("config", nargs="?", default=Path("analyses/select.yaml"), type=Path,
+                    help="analysis configuration (default: analyses/select.yaml)")
     sl.add_argument("--out", type=Path, default=Path("out/select"),
                     help="output directory (replaces only an earlier output of idlib-sim)")
-    sl.add_argument("--quiet", action="store_true")
+    sl.add_argument("--quiet", action="store_true", help="no progress bar")
     _parallel_options(sl)
     sl.set_defaults(func=_select)
     return p

@@ -9,6 +9,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pydantic
 import pytest
@@ -31,14 +32,13 @@ def baseline_run() -> sim.RunResult:
 
 def test_the_readme_example_runs_and_is_the_issue_example(monkeypatch: pytest.MonkeyPatch,
                                                            tmp_path: Path) -> None:
-    """The README's "Python API" block holds the calls of issue 13's example (r.map() and
-    r.to_xarray() come with the geography branch) and runs as written from a project folder,
-    with fewer replicas."""
+    """The README's "Python API" block holds the calls of issue 13's example and runs as
+    written from a project folder, with fewer replicas."""
     block = README.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     for call in ("sim.run(\"scenarios/baseline.yaml\"", "r.towns", "r.territory", "r.plot()",
                  "r.save(\"out/baseline\")", "sim.compare(\"scenarios/baseline.yaml\", "
                  "\"scenarios/no_spring_shield.yaml\"", "c.summary()", "c.plot()",
-                 "with_modifier(\"spring_shield\", enabled=False)"):
+                 "with_modifier(\"spring_shield\", enabled=False)", "r.map()", "r.to_xarray()"):
         assert call in block, call
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
@@ -220,3 +220,19 @@ def test_the_private_folder_goes_with_the_result_and_the_engine_is_kept() -> Non
     gc.collect()
     assert not folder.exists() and not folder.parent.exists()
     plt.close("all")
+
+
+def test_to_xarray_and_map_describe_the_run(baseline_run: sim.RunResult, tmp_path: Path) -> None:
+    """``to_xarray`` holds the run's own numbers (P(held) at the end equals the towns table,
+    one capture date per replica and town) and ``map`` returns a folium map that writes a
+    self-contained page naming the scenario."""
+    ds = baseline_run.to_xarray()
+    end = ds["p_held"].isel(date=-1).to_series()
+    t = baseline_run.towns.set_index("town")["p_held_at_end"]
+    assert np.allclose(end.reindex(t.index).to_numpy(), t.to_numpy())
+    assert ds.sizes["replica"] == N and ds["capture_date"].dims == ("replica", "town")
+    assert ds.attrs["scenario"] == baseline_run.scenario.name
+    m = baseline_run.map(tmp_path / "m.html", tiles=None)
+    assert type(m).__name__ == "Map"
+    page = (tmp_path / "m.html").read_text()
+    assert baseline_run.scenario.name in page and "leaflet" in page.lower()
