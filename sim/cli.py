@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
-                       scheduler=args.scheduler)
+                       scheduler=args.scheduler, resume=args.resume)
     ens = res.ensemble
     post = sc.posterior_samples()
     drawn = (f"parameters drawn from {post.n_samples} posterior samples" if post is not None
@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-posterior", action="store_true",
                    help="run the scenario's params in every replica, not its posterior samples")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a batch run stopped by Ctrl-C or SIGTERM from its checkpoint "
+                        "(out/.NAME.resume); same options as the interrupted run")
     _parallel_options(r)
     r.set_defaults(func=_run)
 
@@ -318,8 +321,17 @@ def _report(exc: IdlibSimError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from sim.checkpoint import RunInterrupted
+
     try:
         return int(args.func(args))
+    except RunInterrupted as exc:
+        print(f"idlib-sim: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("idlib-sim: interrupted (nothing kept of this command's unfinished output)",
+              file=sys.stderr)
+        return 130
     except IdlibSimError as exc:
         _report(exc)
         return 2
