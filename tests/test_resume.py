@@ -48,7 +48,8 @@ def reference(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _interrupt(scenario: Path, out: Path, sig: int, workers: int) -> subprocess.CompletedProcess[str]:
+def _interrupt(scenario: Path, out: Path, sig: int,
+               workers: int) -> subprocess.CompletedProcess[str]:
     """Start ``idlib-sim run`` in its own session, send ``sig`` (to the whole group, as a
     terminal's Ctrl-C does) once the first task's rows are written, and wait for it."""
     cmd = [sys.executable, "-m", "sim.cli", "run", str(scenario), "--replicas", str(N),
