@@ -220,8 +220,13 @@ def _bench(args: argparse.Namespace) -> int:
     if args.profile:
         print(profile_batch(args.batch_replicas), end="")
         return 0
-    out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas,
-                workers=args.workers, scheduler=args.scheduler)
+    if args.million:
+        from sim.benchscale import million
+
+        out = million(workers=args.workers, scheduler=args.scheduler, progress=not args.json)
+    else:
+        out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas,
+                    workers=args.workers, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(out))
     else:
@@ -308,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", action="store_true",
                    help="instead: cProfile one chunk of --batch-replicas replicas of the batch "
                         "core and print where the time goes")
+    b.add_argument("--million", action="store_true",
+                   help="instead: run 1,000,000 replicas of the baseline to a temporary folder "
+                        "and report wall time and peak memory of the driver and workers")
     _parallel_options(b)
     b.set_defaults(func=_bench)
     return p
