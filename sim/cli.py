@@ -110,7 +110,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, write_comparison
+    from sim.compare import run_comparison
     from sim.outputs import check_target, default_dir
     from sim.scenario import load_scenario, with_overrides
     from sim.world import default_world
@@ -120,10 +120,9 @@ def _compare(args: argparse.Namespace) -> int:
             for f in (args.a, args.b))
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
-    cmp = compare(a, b, replicas=args.replicas, seed=args.seed,
-                  progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
-                  scheduler=args.scheduler)
-    write_comparison(cmp, out, default_world()[0])
+    cmp = run_comparison(a, b, out, default_world()[0], replicas=args.replicas, seed=args.seed,
+                         progress=not args.quiet and sys.stderr.isatty(),
+                         workers=args.workers, scheduler=args.scheduler)
     summ = cmp.summary()
     print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
     t = summ["territory_diff_km2_at_end"]
