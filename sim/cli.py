@@ -140,7 +140,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.calibrate import calibrate
 
-    out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet)
+    out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet,
+                    workers=args.workers, scheduler=args.scheduler)
     scores = json.loads((out / "scores.json").read_text())
     print(f"calibration -> {out}")
     d = scores["dated"]["overall"]
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--out-root", default=Path("calibration/results"), type=Path)
     ca.add_argument("--run", help="run name (default: the config's name); rerun to resume")
     ca.add_argument("--quiet", action="store_true")
+    _parallel_options(ca)
     ca.set_defaults(func=_calibrate)
 
     sc = sub.add_parser("score", help="score a run directory against the recorded targets")
