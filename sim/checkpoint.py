@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import IdlibSimError
@@ -97,16 +98,27 @@ def load(out: str | Path, fingerprint: dict[str, Any], template: Ensemble) -> Re
             raise CheckpointError(f"--resume: checkpoint {str(d)!r}: field {k!r}: value "
                                   f"{old.get(k)!r} differs from this run's {v!r} (run with the "
                                   "same settings, or without --resume to start afresh)")
-    with np.load(d / AGG) as z:
-        for name in _ARRAYS:
-            arr = z[name]
-            if arr.shape != getattr(template, name).shape:
-                raise CheckpointError(f"--resume: checkpoint {str(d)!r}: {name} has shape "
-                                      f"{arr.shape}, this run needs "
-                                      f"{getattr(template, name).shape}")
-            setattr(template, name, arr.astype(np.int64))
-        template.n = int(z["n"])
+    try:
+        with np.load(d / AGG) as z:
+            arrays = {name: z[name] for name in (*_ARRAYS, "n")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"--resume: checkpoint {str(d)!r}: {AGG} is unreadable ({exc}); "
+                              "run without --resume to start afresh") from None
+    for name in _ARRAYS:
+        arr = arrays[name]
+        if arr.shape != getattr(template, name).shape:
+            raise CheckpointError(f"--resume: checkpoint {str(d)!r}: {name} has shape "
+                                  f"{arr.shape}, this run needs "
+                                  f"{getattr(template, name).shape}")
+        setattr(template, name, arr.astype(np.int64))
+    template.n = int(arrays["n"])
     files = [d / f for f in meta.get("files", [])]
+    for f in files:
+        try:
+            pq.ParquetFile(f)
+        except (OSError, pa.ArrowException) as exc:
+            raise CheckpointError(f"--resume: checkpoint {str(d)!r}: {f.name} is unreadable "
+                                  f"({exc}); run without --resume to start afresh") from None
     return Resumed(int(meta["tasks_done"]), template, files, float(meta.get("wall_s", 0.0)))
 
 

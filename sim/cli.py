@@ -65,6 +65,12 @@ def _run(args: argparse.Namespace) -> int:
     sc = with_overrides(load_scenario(args.scenario), engine=args.engine, replicas=args.replicas,
                         seed=args.seed, sets={"posterior": None} if args.no_posterior else None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
+    from sim.checkpoint import checkpoint_dir
+
+    if not args.resume and checkpoint_dir(out).is_dir():
+        print(f"idlib-sim: note: {checkpoint_dir(out)} holds an interrupted run's checkpoint; "
+              "this run starts afresh and replaces it (--resume continues it instead)",
+              file=sys.stderr)
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
                        scheduler=args.scheduler, resume=args.resume)

@@ -204,19 +204,26 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
     return RunSummary(ens, wall, Path(out))
 
 
+def run_fingerprint(scenario: Scenario, c: FrontCampaign, n: int, seed: int,
+                    post: Posterior | None) -> dict[str, Any]:
+    """What a resumed batch run must share with the interrupted one (:mod:`sim.checkpoint`)."""
+    from sim.parallel import tasks
+
+    # the options first: a resume with another --seed or --replicas names that option
+    return {"engine": "batch", "replicas": n, "seed": seed, "start": c.start.isoformat(),
+            "end": c.end.isoformat(), "tasks": len(tasks(n)),
+            "posterior_sha256": None if post is None else post.digest(),
+            "scenario_sha256": scenario.digest()}
+
+
 def _batch_to_dir(tmp: Path, out: str | Path, scenario: Scenario, c: FrontCampaign, seed: int,
                   n: int, post: Posterior | None, progress: bool, workers: int | None,
                   scheduler: Any, resume: bool, t0: float) -> tuple[Ensemble, float]:
     """The batch core into ``tmp``, parquet chunk by chunk; interruptible and resumable
     (:mod:`sim.checkpoint`). Returns the aggregates and the wall time of earlier sessions."""
     from sim import checkpoint
-    from sim.parallel import tasks
 
-    # the options first: a resume with another --seed or --replicas names that option
-    fp = {"engine": "batch", "replicas": n, "seed": seed, "start": c.start.isoformat(),
-          "end": c.end.isoformat(), "tasks": len(tasks(n)),
-          "posterior_sha256": None if post is None else post.digest(),
-          "scenario_sha256": scenario.digest()}
+    fp = run_fingerprint(scenario, c, n, seed, post)
     writers: dict[str, pq.ParquetWriter] = {}
 
     def write(fname: str, table: pa.Table) -> None:

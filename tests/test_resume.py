@@ -120,3 +120,21 @@ def test_a_foreign_file_in_the_checkpoint_folder_is_never_deleted(scenario: Path
     checkpoint.discard(out)
     assert (d / "notes.txt").read_text() == "mine"
     assert not (d / "checkpoint.json").exists()
+
+
+def test_a_damaged_checkpoint_is_a_one_line_error(scenario: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    d = checkpoint.checkpoint_dir(out)
+    d.mkdir()
+    from sim.run import build_campaign, run_fingerprint
+    from sim.scenario import load_scenario, with_overrides
+
+    sc = with_overrides(load_scenario(scenario), replicas=N, seed=5)
+    fp = run_fingerprint(sc, build_campaign(sc), N, 5, sc.posterior_samples())
+    (d / "checkpoint.json").write_text(json.dumps({"producer": "idlib-sim", "fingerprint": fp,
+                                                   "tasks_done": 1, "files": []}))
+    assert cli.main(["run", str(scenario), "--replicas", str(N), "--seed", "5", "--out",
+                     str(out), "--quiet", "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unreadable" in err[0] and "ensemble.npz" in err[0]
