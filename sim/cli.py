@@ -11,16 +11,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sim.errors import IdlibSimError
 
 
 def _theatre(args: argparse.Namespace) -> int:
     from sim.outputs import check_target
+    from sim.progress import stage
     from sim.theatre import load_theatre, recorded_captures
 
     out = check_target(args.out) if args.out else None  # refuse before any work
-    th = load_theatre()
+    with stage("building the theatre", not args.json and sys.stderr.isatty()):
+        th = load_theatre()
     gov = th.area_held(th.initial_control)
     import networkx as nx
 
@@ -59,11 +62,17 @@ def _theatre(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sim.outputs import check_target, default_dir
-    from sim.run import run_scenario
+    from sim.progress import stage
+    from sim.run import build_campaign, run_scenario
     from sim.scenario import load_scenario, with_overrides
 
-    sc = with_overrides(load_scenario(args.scenario), engine=args.engine, replicas=args.replicas,
-                        seed=args.seed, sets={"posterior": None} if args.no_posterior else None)
+    show = not args.quiet and sys.stderr.isatty()
+    sets: dict[str, object] = {"posterior": None} if args.no_posterior else {}
+    if args.figure_format:
+        sets["outputs.figure_formats"] = ["png", *dict.fromkeys(args.figure_format)]
+    with stage("loading the scenario and building the theatre", show):
+        sc = with_overrides(load_scenario(args.scenario), engine=args.engine,
+                            replicas=args.replicas, seed=args.seed, sets=sets or None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
     from sim.checkpoint import checkpoint_dir
 
@@ -71,8 +80,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"idlib-sim: note: {checkpoint_dir(out)} holds an interrupted run's checkpoint; "
               "this run starts afresh and replaces it (--resume continues it instead)",
               file=sys.stderr)
+    with stage("building the campaign", show):
+        campaign = build_campaign(sc)
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
-                       progress=not args.quiet and sys.stderr.isatty(), workers=args.workers,
+                       progress=show, campaign=campaign, workers=args.workers,
                        scheduler=args.scheduler, resume=args.resume)
     ens = res.ensemble
     post = sc.posterior_samples()
@@ -102,10 +113,33 @@ def _validate(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
+def scenario_folder() -> Path:
+    """The project's ``scenarios/`` (beside the ``sim`` package in a source tree or an editable
+    install), else ``./scenarios``.
+
+    Raises
+    ------
+    IdlibSimError
+        saying where it looked and how to name a folder."""
+    here = Path(__file__).resolve().parents[1] / "scenarios"
+    for folder in (here, Path("scenarios")):
+        if folder.is_dir():
+            return folder
+    raise IdlibSimError(f"no scenarios folder found (looked in {here} and in ./scenarios); "
+                        "name one: idlib-sim list FOLDER")
+
+
 def _list(args: argparse.Namespace) -> int:
     from sim.scenario import load_scenario
 
-    for f in sorted(Path(args.folder).glob("*.yaml")):
+    folder = scenario_folder() if args.folder is None else Path(args.folder)
+    if not folder.is_dir():
+        raise IdlibSimError(f"{folder}: no such folder (idlib-sim list FOLDER lists the "
+                            "scenario files of FOLDER)")
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        print(f"{folder}: no scenario files (*.yaml)", file=sys.stderr)
+    for f in files:
         try:
             sc = load_scenario(f, check_names=False)
             print(f"{f.name:32s} {sc.description}")
@@ -118,17 +152,19 @@ def _list(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from sim.compare import run_comparison
     from sim.outputs import check_target, default_dir
+    from sim.progress import stage
     from sim.scenario import load_scenario, with_overrides
     from sim.world import default_world
 
+    show = not args.quiet and sys.stderr.isatty()
     sets = {"posterior": None} if args.no_posterior else None
-    a, b = (with_overrides(load_scenario(f), replicas=args.replicas, seed=args.seed, sets=sets)
-            for f in (args.a, args.b))
+    with stage("loading the scenarios and building the theatre", show):
+        a, b = (with_overrides(load_scenario(f), replicas=args.replicas, seed=args.seed,
+                               sets=sets) for f in (args.a, args.b))
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
     cmp = run_comparison(a, b, out, default_world()[0], replicas=args.replicas, seed=args.seed,
-                         progress=not args.quiet and sys.stderr.isatty(),
-                         workers=args.workers, scheduler=args.scheduler)
+                         progress=show, workers=args.workers, scheduler=args.scheduler)
     summ = cmp.summary()
     print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
     t = summ["territory_diff_km2_at_end"]
@@ -137,6 +173,10 @@ def _compare(args: argparse.Namespace) -> int:
     for name, k in summ["key_dates"].items():
         print(f"  {name:<14} reached by the end: A {k['p_reached_A']:.2f}, B {k['p_reached_B']:.2f}"
               f"; median date A {k['median_date_A']}, B {k['median_date_B']}")
+    if summ.get("displaced_diff_at_end"):
+        d = summ["displaced_diff_at_end"]
+        print(f"  people displaced by {d['date']}: {d['mean']:+,.0f} (95 % CI "
+              f"{d['ci95'][0]:+,.0f} to {d['ci95'][1]:+,.0f})")
     for row in summ["largest_town_changes"][:5]:
         print(f"  {row['town']:<22} P(gov) {row['p_A']:.2f} -> {row['p_B']:.2f} "
               f"({row['diff']:+.2f}, CI {row['ci_low']:+.2f} to {row['ci_high']:+.2f})")
@@ -241,6 +281,50 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _displacement_fit(args: argparse.Namespace) -> int:
+    from sim.displacement.fitrun import refit
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    f = refit(sc, args.replicas, args.seed if args.seed is not None else sc.seed,
+              workers=args.workers, scheduler=args.scheduler)
+    print(f"displacement fit on {args.replicas} replicas of {sc.name}: scale {f.scale:.3f} "
+          f"(se {f.scale_se:.3f}), approach_share {f.approach_share:.3f} (95 % profile "
+          f"{f.approach_share_95[0]:.2f}-{f.approach_share_95[1]:.2f}), chi2 {f.chi2:.2f} over "
+          f"{f.n_fitted} figures")
+    print(f.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target
+    from sim.sensitivity import run_sensitivity, summary
+
+    out = check_target(args.out)
+    res = run_sensitivity(args.config, out, workers=args.workers, scheduler=args.scheduler,
+                          progress=not args.quiet)
+    s = summary(res)
+    print(f"sensitivity: {s['points']} points x {s['replicas_per_point']} replicas "
+          f"({s['evaluations']:,} replica runs) in {s['wall_time_s']:.0f} s -> {out}")
+    for o in res.indices["outcome"].unique():
+        top = ", ".join(f"{r['param'].replace('modifiers.', '')} ST {r['ST']:.2f} "
+                        f"[{r['ST_lo']:.2f}, {r['ST_hi']:.2f}]" for r in s[o])
+        print(f"  {o}: {top}")
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    from sim.outputs import check_target
+    from sim.selection import run_selection
+
+    out = check_target(args.out)
+    res = run_selection(args.config, out, workers=args.workers, scheduler=args.scheduler,
+                        progress=not args.quiet)
+    print(f"select: {len(res.reference)} simulations in {res.wall_s:.0f} s -> {out}")
+    print(res.text)
+    return 0
+
+
 def _parallel_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes for the batch core's replica blocks (default: all cores; "
@@ -250,73 +334,139 @@ def _parallel_options(p: argparse.ArgumentParser) -> None:
                         "tcp://HOST:8786, instead of local processes (see the README)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="idlib-sim", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+def _sub(sub: Any, name: str, help: str, description: str, examples: str
+         ) -> argparse.ArgumentParser:
+    """A subcommand with its one-line help, a description and examples (kept as written)."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog="examples:\n" + examples + "\n",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    t = sub.add_parser("theatre", help="summarise the theatre and draw its map")
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="idlib-sim", description="idlib-sim: a calibrated, stochastic simulator of the "
+        "northwestern Syria offensive (19 Dec 2019 - 6 Mar 2020). Bad input is reported on one "
+        "line per error with exit code 2.",
+        epilog="examples:\n  idlib-sim list\n"
+               "  idlib-sim run scenarios/baseline.yaml --replicas 1000\n"
+               "  idlib-sim compare scenarios/baseline.yaml scenarios/no_spring_shield.yaml\n\n"
+               "Run `idlib-sim COMMAND --help` for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                   help="print the version of idlib-sim and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           title="commands")
+
+    t = _sub(sub, "theatre", "summarise the theatre and draw its map",
+             "Summarise the theatre built from seeds/ (towns, edges, areas, initial control, "
+             "places of the record that could not be placed) and, with --out, draw its map.",
+             "  idlib-sim theatre\n  idlib-sim theatre --json\n"
+             "  idlib-sim theatre --out out/theatre")
     t.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     t.add_argument("--out", type=Path, help="directory for theatre.png, theatre.json and "
                    "manifest.json (replaces only an earlier output of idlib-sim)")
     t.set_defaults(func=_theatre)
 
-    r = sub.add_parser("run", help="run a scenario file")
-    r.add_argument("scenario", type=Path)
-    r.add_argument("--engine", choices=["batch", "des"], help="override the scenario's engine")
+    r = _sub(sub, "run", "run a scenario file",
+             "Run a scenario file and write its run folder (README, 'Outputs'): tables with "
+             "dates, per-replica days, plots and a manifest. Prints the chances and median "
+             "dates of the main towns.",
+             "  idlib-sim run scenarios/baseline.yaml --replicas 1000 --out out/baseline\n"
+             "  idlib-sim run scenarios/baseline.yaml --engine des --replicas 20 --out out/des\n"
+             "  idlib-sim run scenarios/no_spring_shield.yaml --workers 2 --seed 7")
+    r.add_argument("scenario", type=Path, help="the scenario file (YAML), e.g. "
+                   "scenarios/baseline.yaml")
+    r.add_argument("--engine", choices=["batch", "des"], help="override the scenario's engine "
+                   "(batch: the vectorised core; des: the SimPy engine, with event logs)")
     r.add_argument("--replicas", type=int, help="override the number of replicas")
     r.add_argument("--seed", type=int, help="override the root seed")
     r.add_argument("--out", type=Path, help="output directory (default out/<scenario name>); "
                    "replaces only an earlier output of idlib-sim")
     r.add_argument("--no-posterior", action="store_true",
                    help="run the scenario's params in every replica, not its posterior samples")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--resume", action="store_true",
                    help="continue a batch run stopped by Ctrl-C or SIGTERM from its checkpoint "
                         "(out/.NAME.resume); same options as the interrupted run")
+    r.add_argument("--figure-format", action="append", choices=["svg", "pdf"],
+                   help="also write every figure in this vector format beside its PNG "
+                        "(repeatable; the scenario's outputs.figure_formats)")
     _parallel_options(r)
     r.set_defaults(func=_run)
 
-    v = sub.add_parser("validate", help="check scenario files (exit 2 if any is invalid)")
-    v.add_argument("files", nargs="+", type=Path)
+    v = _sub(sub, "validate", "check scenario files (exit 2 if any is invalid)",
+             "Load and check scenario files (their extends chains, posterior files and names "
+             "of formations, sectors and towns) without running them. Every error of a file is "
+             "printed, each with its file, line, field and value.",
+             "  idlib-sim validate scenarios/*.yaml\n  idlib-sim validate my_scenario.yaml")
+    v.add_argument("files", nargs="+", type=Path, help="scenario files to check")
     v.set_defaults(func=_validate)
 
-    ls = sub.add_parser("list", help="list the scenarios and the questions they ask")
-    ls.add_argument("folder", nargs="?", default=Path("scenarios"), type=Path)
+    ls = _sub(sub, "list", "list the scenarios and the questions they ask",
+              "List the scenario files of a folder with the question each asks. Without a "
+              "folder: the project's scenarios/ (found from the installed package), else "
+              "./scenarios.",
+              "  idlib-sim list\n  idlib-sim list my_scenarios/")
+    ls.add_argument("folder", nargs="?", type=Path,
+                    help="folder of scenario files (default: the project's scenarios/)")
     ls.set_defaults(func=_list)
 
-    cp = sub.add_parser("compare", help="paired comparison of two scenarios (B - A)")
-    cp.add_argument("a", type=Path)
-    cp.add_argument("b", type=Path)
-    cp.add_argument("--replicas", type=int)
-    cp.add_argument("--seed", type=int)
+    cp = _sub(sub, "compare", "paired comparison of two scenarios (B - A)",
+              "Run scenarios A and B paired (same seed and replica blocks: common random "
+              "numbers) on the batch core and report B - A: area held, the towns that change "
+              "most, key dates, with 95 % intervals. Writes summary.json, tables with dates and "
+              "plots.",
+              "  idlib-sim compare scenarios/baseline.yaml scenarios/no_spring_shield.yaml\n"
+              "  idlib-sim compare scenarios/baseline.yaml scenarios/no_russian_air.yaml "
+              "--replicas 2048 --out out/no_air")
+    cp.add_argument("a", type=Path, help="scenario A, the reference (e.g. the baseline)")
+    cp.add_argument("b", type=Path, help="scenario B, the counterfactual")
+    cp.add_argument("--replicas", type=int,
+                    help="pairs of replicas (default: the larger of the two scenarios')")
+    cp.add_argument("--seed", type=int, help="root seed (default: A's)")
     cp.add_argument("--out", type=Path, help="output directory (default out/compare_A_vs_B); "
                     "replaces only an earlier output of idlib-sim")
     cp.add_argument("--no-posterior", action="store_true",
                     help="both scenarios run their params, not their posterior samples")
-    cp.add_argument("--quiet", action="store_true")
+    cp.add_argument("--quiet", action="store_true", help="no progress bars")
     _parallel_options(cp)
     cp.set_defaults(func=_compare)
 
-    ca = sub.add_parser("calibrate", help="fit the model to the recorded capture dates")
-    ca.add_argument("config", nargs="?", default=Path("calibration/default.yaml"), type=Path)
-    ca.add_argument("--out-root", default=Path("calibration/results"), type=Path)
+    ca = _sub(sub, "calibrate", "fit the model to the recorded capture dates",
+              "Fit the front model to the record (screening, optimisation, ABC-SMC posterior, "
+              "hold-out; calibration/README.md). Rerun with the same --run to resume.",
+              "  idlib-sim calibrate\n  idlib-sim calibrate calibration/default.yaml "
+              "--run try2 --quiet")
+    ca.add_argument("config", nargs="?", default=Path("calibration/default.yaml"), type=Path,
+                    help="calibration configuration (default: calibration/default.yaml)")
+    ca.add_argument("--out-root", default=Path("calibration/results"), type=Path,
+                    help="folder of calibration runs (default: calibration/results)")
     ca.add_argument("--run", help="run name (default: the config's name); rerun to resume")
-    ca.add_argument("--quiet", action="store_true")
+    ca.add_argument("--quiet", action="store_true", help="no progress bars")
     _parallel_options(ca)
     ca.set_defaults(func=_calibrate)
 
-    sc = sub.add_parser("score", help="score a run directory against the recorded targets")
-    sc.add_argument("run_dir", type=Path)
+    sc = _sub(sub, "score", "score a run directory against the recorded targets",
+              "Score the run folder of `idlib-sim run` against every recorded target (CRPS in "
+              "days, coverage, skill against a naive model; calibration/README.md).",
+              "  idlib-sim score out/baseline\n  idlib-sim score out/baseline --json\n"
+              "  idlib-sim score out/baseline --plots out/baseline_scores")
+    sc.add_argument("run_dir", type=Path, help="a folder written by `idlib-sim run`")
     sc.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     sc.add_argument("--plots", type=Path, metavar="DIR",
                     help="also draw the plots of the scores against the record into DIR")
     sc.set_defaults(func=_score)
 
-    b = sub.add_parser("bench", help="benchmark both engines on the baseline")
+    b = _sub(sub, "bench", "benchmark both engines on the baseline",
+             "Measure replicas per second of the batch core (all workers and one core) and of "
+             "the SimPy engine on the baseline, per-task overhead and peak memory.",
+             "  idlib-sim bench --json\n  idlib-sim bench --profile --batch-replicas 4096\n"
+             "  idlib-sim bench --scheduler tcp://HOST:8786")
     b.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     b.add_argument("--batch-replicas", type=int, default=32_768,
                    help="replicas on all workers (half as many on one core)")
-    b.add_argument("--des-replicas", type=int, default=100)
+    b.add_argument("--des-replicas", type=int, default=100,
+                   help="replicas of the SimPy engine (default 100)")
     b.add_argument("--profile", action="store_true",
                    help="instead: cProfile one chunk of --batch-replicas replicas of the batch "
                         "core and print where the time goes")
@@ -325,7 +475,39 @@ def build_parser() -> argparse.ArgumentParser:
                         "and report wall time and peak memory of the driver and workers")
     _parallel_options(b)
     b.set_defaults(func=_bench)
+
+    df = sub.add_parser("displacement-fit", help="refit the displacement layer's two parameters "
+                        "to the article's dated figures")
+    df.add_argument("scenario", nargs="?", default=Path("scenarios/baseline.yaml"), type=Path)
+    df.add_argument("--replicas", type=int, default=4000)
+    df.add_argument("--seed", type=int)
+    _parallel_options(df)
+    df.set_defaults(func=_displacement_fit)
+
+    se = sub.add_parser("sensitivity", help="Sobol indices of key outcomes over the posterior "
+                        "ranges of the calibrated parameters")
+    se.add_argument("config", nargs="?", default=Path("analyses/sensitivity.yaml"), type=Path)
+    se.add_argument("--out", type=Path, default=Path("out/sensitivity"),
+                    help="output directory (replaces only an earlier output of idlib-sim)")
+    se.add_argument("--quiet", action="store_true")
+    _parallel_options(se)
+    se.set_defaults(func=_sensitivity)
+
+    sl = sub.add_parser("select", help="posterior model probabilities with and without the "
+                        "Turkish intervention, the counter-offensives, Russian air")
+    sl.add_argument("config", nargs="?", default=Path("analyses/select.yaml"), type=Path)
+    sl.add_argument("--out", type=Path, default=Path("out/select"),
+                    help="output directory (replaces only an earlier output of idlib-sim)")
+    sl.add_argument("--quiet", action="store_true")
+    _parallel_options(sl)
+    sl.set_defaults(func=_select)
     return p
+
+
+def _version() -> str:
+    from sim.outputs import package_version
+
+    return package_version()
 
 
 def _report(exc: IdlibSimError) -> None:

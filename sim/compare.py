@@ -31,10 +31,12 @@ import pandas as pd
 
 from sim.analysis.inthist import IntHistogram
 from sim.comparestats import AREA_RES_KM2, KeyDates, MeanCI, PairedBinary, PairedWriter
+from sim.displacement.tables import PairedDisplacement, displacement_summary
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
+from sim.results import state_days
 from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
@@ -103,6 +105,10 @@ class Comparison:
     wall_s: float
     posterior_sha256: str | None = None
     """Digest of the posterior samples both scenarios drew from (``None``: fixed parameters)."""
+    levers: tuple[tuple[str, dt.date], ...] = ()
+    """Modifiers that differ between A and B, with the first day they can differ (plots)."""
+    displacement: pd.DataFrame | None = None
+    """Per date: paired difference of the people displaced (B - A; :mod:`sim.displacement`)."""
     towns_a: pd.DataFrame | None = None
     """Scenario A's own town table (as a run's ``towns.csv``); ``towns_b`` B's."""
     towns_b: pd.DataFrame | None = None
@@ -127,6 +133,7 @@ class Comparison:
                          f"quantiles: exact, of differences rounded to {AREA_RES_KM2} km2; "
                          "proportions: Wilson; their differences: Newcombe (1998) paired, "
                          "method 10",
+            "displaced_diff_at_end": displacement_summary(self.displacement),
             "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
         }
@@ -159,6 +166,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     from sim.run import new_ensemble
 
     ens_a, ens_b = new_ensemble(ca), new_ensemble(cb)
+    disp = PairedDisplacement(ca)
     terr, held, kd = MeanCI(), PairedBinary(), KeyDates(list(keys))
     qhist = IntHistogram(ca.n_days + 1)
     writer = None if paired_to is None else PairedWriter(Path(paired_to), list(keys), th.names)
@@ -174,6 +182,7 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
             qhist.add(np.rint(d_area.astype(np.float64) / AREA_RES_KM2).astype(np.int64))
             held.add(xa.final_control == 1, xb.final_control == 1)
             kd.add(xa.watch_day, xb.watch_day)
+            disp.add(xa.first_capture_day, xb.first_capture_day)
             if writer is not None:
                 writer.add(done, xa, xb)
             done += len(d_area)
@@ -184,16 +193,31 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     town_df = pd.DataFrame({"town": th.names, **held.table()})
     m, m_lo, m_hi = terr.mean_ci()
     qs = qhist.quantiles([0.05, 0.5, 0.95]) * AREA_RES_KM2
-    # row i: the state at 00:00 of start + i days (row 0: the start, before any fighting)
-    dates = [(ca.start + dt.timedelta(days=i)).isoformat() for i in range(ca.n_days + 1)]
-    terr_df = pd.DataFrame({"date": dates, "mean_km2": m,
-                            "ci_low_km2": m_lo, "ci_high_km2": m_hi, "q05_km2": qs[0],
-                            "q50_km2": qs[1], "q95_km2": qs[2]})
+    # row i: the state at the end of day i - 1 (row 0: the start), as in every table
+    terr_df = state_days(ca.start, ca.n_days).assign(
+        mean_km2=m, ci_low_km2=m_lo, ci_high_km2=m_hi, q05_km2=qs[0], q50_km2=qs[1],
+        q95_km2=qs[2])
     return Comparison(a.name, b.name, n, seed, town_df, terr_df, kd.summary(ca.start),
                       time.perf_counter() - t0, None if post is None else post.digest(),
-                      towns_a=ens_a.town_table(), towns_b=ens_b.town_table(),
+                      _levers(ca, cb), disp.table(), towns_a=ens_a.town_table(),
+                      towns_b=ens_b.town_table(),
                       territory_a=ens_a.territory_table(), territory_b=ens_b.territory_table(),
                       paired_file=None if paired_to is None else Path(paired_to))
+
+
+def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], ...]:
+    """Modifiers that differ between the campaigns (added, removed, switched, moved or
+    re-parametrised), each with the earlier start of its enabled versions."""
+    a, b = ({m.name: m for m in c.modifiers} for c in (ca, cb))
+    out = []
+    for name in sorted(a.keys() | b.keys()):
+        ms = [m for m in (a.get(name), b.get(name)) if m is not None]
+        if len(ms) == 2 and ms[0] == ms[1]:
+            continue
+        starts = [m.start for m in ms if m.enabled]
+        if starts:
+            out.append((name.replace("_", " "), min(starts)))
+    return tuple(sorted(out, key=lambda x: x[1]))
 
 
 def run_comparison(a: Scenario, b: Scenario, out: str | Path, theatre: Theatre, *,
@@ -230,14 +254,19 @@ def _write(cmp: Comparison, tmp: Path, theatre: Theatre, plots: bool) -> None:
         if towns is not None and terr is not None:
             towns.to_csv(tmp / f"towns_{side}.csv", index=False, float_format="%.4f")
             terr.to_csv(tmp / f"territory_{side}.csv", index=False, float_format="%.1f")
+    if cmp.displacement is not None:
+        cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False, float_format="%.0f")
     if plots:
         from sim import plots as P
 
-        ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}")
+        ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}",
+                                   levers=cmp.levers,
+                                   title=f"{cmp.b} - {cmp.a}: paired difference in "
+                                         f"government-held area ({cmp.n:,} pairs)")
         P.save(ax, tmp / "territory_diff.png")
-        ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), cmap="RdBu_r",
-                            symmetric=True,
-                            title=f"Change in P(government holds the town): "
+        ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), symmetric=True,
+                            cbar_label="change in P(government holds the town)",
+                            title=f"Change in P(government holds the town) at the end: "
                                   f"{cmp.b} - {cmp.a}")
         P.save(ax, tmp / "towns_diff_map.png")
     write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,

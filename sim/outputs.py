@@ -49,7 +49,7 @@ from typing import Any
 from sim.errors import IdlibSimError
 
 PRODUCER = "idlib-sim"
-KINDS = ("run", "comparison", "theatre")
+KINDS = ("run", "comparison", "theatre", "analysis")
 MANIFEST = "manifest.json"
 # A portable file name, as scenario names must be: no separators, so ``out/NAME`` stays in ``out/``.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")

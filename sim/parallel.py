@@ -207,7 +207,7 @@ class Progress:
     show: bool = False
 
     def __post_init__(self) -> None:
-        from tqdm import tqdm
+        from sim.progress import tqdm
 
         self.bar = tqdm(total=self.n, unit=self.unit, desc=self.desc, leave=False,
                         disable=not self.show, unit_scale=True)

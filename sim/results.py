@@ -5,6 +5,14 @@ whose size does not grow with the number of replicas: per-town histograms of fir
 per-day counts of government-held replicas per town, and per-day histograms of government-held
 area on a 1 km² grid. Quantiles of capture days are therefore exact; area quantiles are exact to
 within one bin.
+
+Days and dates (one convention for every table the project writes; README, "Outputs")
+------------------------------------------------------------------------------------
+Day ``d`` is the calendar date ``start + d`` (day 0 = 19 Dec 2019 for the historical campaign).
+An *event* on day ``d`` (a capture, a recapture) happened during that date. A *state* at day
+``d`` (who holds a town, the area held) is the state at the end of that date, after its events;
+day ``-1`` is the start (the front of 18 Dec 2019, before any fighting). Every table carries the
+``date`` (ISO) beside the ``day``, and ``date == start + day`` always.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 AREA_BIN_KM2 = 1.0
 
 
-@dataclass
+@dataclass(repr=False)
 class Ensemble:
     """Aggregates over replicas of one campaign."""
 
@@ -65,9 +73,19 @@ class Ensemble:
         self.recaptured += (n_recaptures > 0).sum(axis=0)
         self.n += m
 
+    def __repr__(self) -> str:  # the histograms are data, not something to print
+        return (f"Ensemble({self.n} replicas, {len(self.towns)} towns, {self.n_days} days from "
+                f"{self.start.isoformat()})")
+
     # -- reductions ---------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:
+        """The calendar date of day ``day`` (day 0 = ``start``)."""
         return self.start + dt.timedelta(days=int(day))
+
+    def state_days(self) -> pd.DataFrame:
+        """``day, date`` of the daily state rows: ``-1 .. n_days - 1``, each at the end of its
+        date (row 0: the start)."""
+        return state_days(self.start, self.n_days)
 
     def p_captured(self) -> NDArray[np.float64]:
         return 1.0 - self.cap_hist[:, -1] / self.n
@@ -102,14 +120,14 @@ class Ensemble:
 
     def territory_table(self) -> pd.DataFrame:
         """Government-held area per day: mean and quantiles (km²). Row ``day`` is the state at
-        the *end* of that day (``day = -1``: the start)."""
+        the *end* of that day, on ``date`` (``day = -1``: the start)."""
         cdf = np.cumsum(self.area_hist, axis=1) / self.n
         centres = (np.arange(self.area_hist.shape[1]) + 0.5) * AREA_BIN_KM2
         rows = []
         for i in range(self.n_days + 1):
             row: dict[str, object] = {
                 "day": i - 1,
-                "date": self.date(i).isoformat(),  # state at 00:00 of this date
+                "date": self.date(i - 1).isoformat(),
                 "mean_km2": float((self.area_hist[i] * centres).sum() / self.n),
             }
             for q in QUANTILES:
@@ -118,7 +136,16 @@ class Ensemble:
         return pd.DataFrame(rows)
 
     def held_probability(self) -> pd.DataFrame:
-        """Probability that the government holds each town at 00:00 of each date (wide)."""
-        dates = [self.date(i).isoformat() for i in range(self.n_days + 1)]
+        """Probability that the government holds each town at the end of each date (wide,
+        indexed by ISO ``date``; the first row is the start, the last the end of the run)."""
+        dates = self.state_days()["date"].tolist()
         return pd.DataFrame(self.held_count / self.n, index=pd.Index(dates, name="date"),
                             columns=self.towns)
+
+
+def state_days(start: dt.date, n_days: int) -> pd.DataFrame:
+    """``day, date`` of a run's daily state rows: days ``-1 .. n_days - 1`` (the state at the end
+    of each date; day ``-1`` is the start) with ``date = start + day`` (ISO)."""
+    days = np.arange(-1, n_days)
+    return pd.DataFrame({"day": days,
+                         "date": [(start + dt.timedelta(days=int(d))).isoformat() for d in days]})

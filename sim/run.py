@@ -5,7 +5,10 @@ Both engines run the moving-front model (docs/MODEL.md): the batch core
 (:func:`~sim.engines.des.run_front_replica`). When the scenario names a ``posterior``,
 replica ``i`` runs the parameters of the posterior row it draws (:mod:`sim.model.posterior`).
 
-Output files (all in the run directory; documented in the README):
+Output files (all in the run directory; documented in the README, "Outputs"). Days and dates
+follow one convention (:mod:`sim.results`): day ``d`` is the date ``start + d`` (day 0 = 19 Dec
+2019); an event on day ``d`` happened during that date; a state at day ``d`` is the state at the
+end of that date (day ``-1``: the start). Every table has a ``date`` column beside its ``day``.
 
 ``manifest.json``
     seed, scenario name and hash, version, engine, replicas, wall time, the posterior file and
@@ -15,14 +18,15 @@ Output files (all in the run directory; documented in the README):
 ``towns.csv``
     per town: ``town, p_captured, p_held_at_end, p_recaptured, q05 .. q95`` (first-capture dates).
 ``territory.csv``
-    government-held area per date (mean and quantiles, km²), counting the partial progress of the
-    front into towns not yet taken.
+    ``day, date``, then government-held area at the end of that date (mean and quantiles, km²),
+    counting the partial progress of the front into towns not yet taken.
 ``held_probability.csv``
-    probability that the government holds each town at 00:00 of each date (dates x towns).
+    ``day, date``, then per town the probability that the government holds it at the end of
+    that date.
 ``capture_days.parquet``
-    per replica (rows) and town (columns): the day index of the first government capture
-    (``-1`` = never). Day ``k`` = captured during day ``k``; day 0 = the scenario's start date
-    (19 Dec 2019 for the historical campaign). Written chunk by chunk.
+    per replica (rows) and town (columns): the day of the first government capture (``-1`` =
+    never). The file's schema metadata holds ``day0`` (the ISO date of day 0) and the convention.
+    Written chunk by chunk.
 ``recapture_days.parquet``, ``last_capture_days.parquet``
     the same layout: the day of the opposition's first recapture of the town, and the day of the
     government's last capture (its retaking, when later than the first recapture); ``-1`` = never.
@@ -31,13 +35,20 @@ Output files (all in the run directory; documented in the README):
     side, modifier`` (the front engine's events: orders, objectives, strikes, pauses, breaches,
     captures, recaptures, cut-off towns, routs and rallies, reinforcements, modifiers).
 ``control_daily.parquet`` (SimPy engine)
-    ``replica, day, town, control`` at the end of each day (1 = government).
+    ``replica, day, date, town, control`` at the end of each day (1 = government).
 ``area_daily.csv`` (SimPy engine)
-    ``replica, day, gov_area_km2``: government-held area at the end of each day with partial
-    progress (day ``-1``: the start). The front model's groups keep no per-day strength record,
-    so the first model's ``strength_daily.csv`` is gone.
-``territory.png``, ``timeline.png``, ``final_map.png``
-    plots (unless ``outputs.plots`` is false).
+    ``replica, day, date, gov_area_km2``: government-held area at the end of each day with
+    partial progress (day ``-1``: the start). The front model's groups keep no per-day strength
+    record, so the first model's ``strength_daily.csv`` is gone.
+``displacement.csv``, ``displacement.png``
+    people displaced by the end of each date (mean, q05 .. q95) with the article's figures
+    beside them (:mod:`sim.displacement`), and their fan chart.
+``territory.png``, ``final_map.png``
+    plots (unless ``outputs.plots`` is false): the territory fan chart (recorded area figures,
+    shaded pauses, ceasefires and Spring Shield) and the map of P(government holds) at the end;
+    also as SVG or PDF beside the PNG when ``outputs.figure_formats`` asks for them.
+``timeline.png`` (SimPy engine)
+    replica 0's captures and recaptures beside the first-capture dates across all replicas.
 """
 
 from __future__ import annotations
@@ -54,13 +65,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.displacement.tables import write_displacement
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import Forces, Order, load_forces
 from sim.model.posterior import Posterior
 from sim.outputs import atomic_dir, write_manifest
-from sim.results import Ensemble
+from sim.results import Ensemble, state_days
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre, day_index
 from sim.world import default_world
@@ -149,18 +161,20 @@ def simulate_batch(c: FrontCampaign, seed: int, n: int,
     return ens
 
 
-def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | None = None,
+def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: str | None = None,
                  replicas: int | None = None, seed: int | None = None,
                  progress: bool = False, campaign: FrontCampaign | None = None,
                  workers: int | None = 1, scheduler: Any = None,
-                 resume: bool = False) -> RunSummary:
+                 plots: bool | None = None, resume: bool = False) -> RunSummary:
     """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
 
     The keyword arguments, when given, override the scenario's engine, replicas and seed.
     ``workers`` / ``scheduler``: where the batch core's blocks run (:mod:`sim.parallel`); the
-    SimPy engine runs in this process. A batch run to ``out`` stopped by Ctrl-C or SIGTERM
-    keeps a checkpoint and raises :class:`~sim.checkpoint.RunInterrupted`; ``resume=True``
-    continues it (:mod:`sim.checkpoint`: the outputs are those of an uninterrupted run)."""
+    SimPy engine runs in this process. ``plots``: draw the run's territory and end-of-run maps
+    (``None``: as the scenario's ``outputs.plots`` says; the API draws them only when a result
+    is saved). A batch run to ``out`` stopped by Ctrl-C or SIGTERM keeps a checkpoint and raises
+    :class:`~sim.checkpoint.RunInterrupted`; ``resume=True`` continues it
+    (:mod:`sim.checkpoint`: the outputs are those of an uninterrupted run)."""
     engine = engine or scenario.engine
     n = replicas if replicas is not None else scenario.replicas
     seed = seed if seed is not None else scenario.seed
@@ -186,11 +200,16 @@ def run_scenario(scenario: Scenario, out: str | Path | None, *, engine: str | No
             t0 -= prev_wall  # the wall time of a resumed run includes its earlier sessions
         else:
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
-                       posterior=post)
+                       posterior=post, formats=tuple(scenario.outputs.figure_formats))
         wall = time.perf_counter() - t0
-        _write_tables(tmp, ens)
-        if scenario.outputs.plots:
-            _write_plots(tmp, c, ens)
+        from sim.progress import stage
+
+        draw = scenario.outputs.plots if plots is None else plots
+        with stage("writing tables and plots" if draw else "writing tables", progress):
+            _write_tables(tmp, ens)
+            write_displacement(tmp, c, plots=draw)
+            if draw:
+                _write_plots(tmp, c, ens, scenario.name, tuple(scenario.outputs.figure_formats))
         write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
                        start=c.start, end=c.end, n_towns=c.n_towns, model="front",
@@ -246,7 +265,7 @@ def _batch_to_dir(tmp: Path, out: str | Path, scenario: Scenario, c: FrontCampai
         nonlocal done
         for fname, days in _day_tables(chunk.first_capture_day, chunk.first_recapture_day,
                                        chunk.last_capture_day):
-            write(fname, pa.table({name: days[:, i] for i, name in enumerate(c.theatre.names)}))
+            write(fname, _day_table(days, c.theatre.names, c.start))
         done += 1
         if stop:  # a signal arrived: stop here, between tasks, where everything is consistent
             raise _Stop
@@ -269,11 +288,13 @@ def _batch_to_dir(tmp: Path, out: str | Path, scenario: Scenario, c: FrontCampai
 
 
 def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
-         event_log: bool = True, posterior: Posterior | None = None) -> Ensemble:
+         event_log: bool = True, posterior: Posterior | None = None,
+         formats: tuple[str, ...] = ("png",)) -> Ensemble:
     """Run the SimPy engine replica by replica (each with its full event log)."""
     ens = new_ensemble(c)
     logs, controls, areas, firsts, recs, lasts = [], [], [], [], [], []
-    from tqdm import tqdm
+    days = state_days(c.start, c.n_days)  # day -1 .. n_days - 1 with their dates
+    from sim.progress import tqdm
 
     for r in tqdm(range(n), unit="replica", desc="des", leave=False, disable=not progress):
         res = run_front_replica(c, seed, r, posterior=posterior)
@@ -294,24 +315,29 @@ def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,
             ctl.insert(0, "day", np.arange(c.n_days))
             controls.append(ctl.melt(id_vars="day", var_name="town", value_name="control")
                             .assign(replica=r))
-            areas.append(pd.DataFrame({"replica": r, "day": np.arange(-1, c.n_days),
-                                       "gov_area_km2": res.gov_area_km2}))
+            areas.append(days.assign(replica=r, gov_area_km2=res.gov_area_km2))
     if tmp is not None:
         if logs:
             pd.concat(logs).to_csv(tmp / "events.csv", index=False)
-        pd.concat(controls)[["replica", "day", "town", "control"]].astype(
-            {"control": "int8", "day": "int16"}).to_parquet(tmp / "control_daily.parquet")
-        pd.concat(areas).to_csv(tmp / "area_daily.csv", index=False, float_format="%.2f")
+        ctl_all = pd.concat(controls)
+        ctl_all["date"] = ctl_all["day"].map(dict(zip(days["day"], days["date"], strict=True)))
+        ctl_all[["replica", "day", "date", "town", "control"]].astype(
+            {"control": "int8", "day": "int16"}).to_parquet(tmp / "control_daily.parquet",
+                                                            index=False)
+        pd.concat(areas)[["replica", "day", "date", "gov_area_km2"]].to_csv(
+            tmp / "area_daily.csv", index=False, float_format="%.2f")
         for fname, arr in _day_tables(*(np.array(a, dtype=np.int16).reshape(-1, c.n_towns)
                                          for a in (firsts, recs, lasts))):
-            pq.write_table(pa.table({name: arr[:, i] for i, name in enumerate(c.theatre.names)}),
-                           tmp / fname)
+            pq.write_table(_day_table(arr, c.theatre.names, c.start), tmp / fname)
         if logs:
             from sim import plots
+            from sim.theatre import recorded_captures
 
-            ax = plots.plot_timeline(logs[0], start=c.start.isoformat())
-            ax.set_title("replica 0: captures and recaptures")
-            plots.save(ax, tmp / "timeline.png")
+            rec = recorded_captures(c.theatre, c.start, c.end)
+            ax, _ = plots.plot_des_overview(logs[0], ens.cap_hist, c.theatre.names, ens.n,
+                                            start=c.start, recorded=dict(zip(
+                                                rec["town"], rec["date"], strict=True)))
+            plots.save(ax, tmp / "timeline.png", formats=formats)
     return ens
 
 
@@ -322,18 +348,48 @@ def _day_tables(first: np.ndarray, recapture: np.ndarray,
             ("last_capture_days.parquet", last)]
 
 
+#: How the per-replica day tables say what their numbers mean (Parquet schema metadata).
+DAY_CONVENTION = ("day d = the date day0 + d; the value is the day during which the event "
+                  "happened; -1 = never")
+
+
+def _day_table(days: np.ndarray, towns: list[str], start: dt.date) -> pa.Table:
+    """A per-replica day table (rows = replicas, columns = towns) with ``day0`` (the ISO date of
+    day 0) and the convention in its schema metadata: a wide table of day indices has no room
+    for a date column."""
+    table = pa.table({name: days[:, i] for i, name in enumerate(towns)})
+    return table.replace_schema_metadata({"day0": start.isoformat(),
+                                          "day_convention": DAY_CONVENTION})
+
+
 def _write_tables(tmp: Path, ens: Ensemble) -> None:
     ens.town_table().to_csv(tmp / "towns.csv", index=False, float_format="%.4f")
     ens.territory_table().to_csv(tmp / "territory.csv", index=False, float_format="%.1f")
-    ens.held_probability().to_csv(tmp / "held_probability.csv", float_format="%.4f")
+    held = ens.held_probability().reset_index()
+    held.insert(0, "day", ens.state_days()["day"].to_numpy())
+    held.to_csv(tmp / "held_probability.csv", index=False, float_format="%.4f")
 
 
-def _write_plots(tmp: Path, c: FrontCampaign, ens: Ensemble) -> None:
+def _write_plots(tmp: Path, c: FrontCampaign, ens: Ensemble, name: str = "",
+                 formats: tuple[str, ...] = ("png",)) -> None:
+    """``territory.png`` (fan chart with the article's area figures and the pauses, ceasefires
+    and Spring Shield of the scenario's own modifiers shaded) and ``final_map.png``; each also
+    in the other ``formats``."""
     from sim import plots
 
-    ax = plots.plot_territory_fan(ens.territory_table(), label=f"{ens.n} replicas")
-    ax.set_title("Territory taken by the government")
-    plots.save(ax, tmp / "territory.png")
-    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), cmap="RdYlGn_r", vmax=1.0,
-                            title=f"P(government holds the town) at 00:00 on {c.end.isoformat()}")
-    plots.save(ax, tmp / "final_map.png")
+    area = [(a.date, a.value, a.certainty) for a in c.theatre.tables.aggregates
+            if a.quantity == "captured_area_km2" and a.value is not None
+            and c.start <= a.date <= c.end]
+    rec = pd.DataFrame(area, columns=["date", "value", "certainty"])
+    who = f"{name}: " if name else ""
+    ax = plots.plot_territory_fan(ens.territory_table(), recorded=rec,
+                                  periods=plots.periods_of(c.modifiers, c.end),
+                                  label="simulated",
+                                  title=f"{who}territory taken by the government "
+                                        f"({ens.n:,} replicas)")
+    plots.save(ax, tmp / "territory.png", formats=formats)
+    ax = plots.plot_theatre(c.theatre, values=ens.p_held_at_end(), vmin=0.0, vmax=1.0,
+                            cbar_label="P(government holds the town)",
+                            title=f"{who}P(government holds the town) at 00:00 on "
+                                  f"{c.end:%d %b %Y} ({ens.n:,} replicas)")
+    plots.save(ax, tmp / "final_map.png", formats=formats)

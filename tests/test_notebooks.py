@@ -14,7 +14,9 @@ NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "answer"), [("counterfactuals.ipynb", "km²"),
-                                             ("calibration.ipynb", "CRPS")])
+                                             ("calibration.ipynb", "CRPS"),
+                                             ("api.ipynb", "RunResult"),
+                                             ("analyses.ipynb", "Bayes factor")])
 def test_notebook_executes(name: str, answer: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDLIB_SIM_NOTEBOOK_REPLICAS", "400")
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -24,5 +26,7 @@ def test_notebook_executes(name: str, answer: str, monkeypatch: pytest.MonkeyPat
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any(answer in o.get("text", "") for o in outputs)  # the answer was printed
+    shown = [o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs]
+    assert any(answer in t for t in shown)  # the answer was printed or shown
+    assert not [t for t in shown if "IProgress" in t or "TqdmWarning" in t]  # no widget warning
     assert os.environ.get("IDLIB_SIM_NOTEBOOK_REPLICAS") == "400"

@@ -42,12 +42,13 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kw: object) -> None:
         raise AssertionError("the simulation started before the output folder was checked")
 
-    import sim.compare
-    import sim.run
+    import sys
+
     import sim.theatre
 
-    monkeypatch.setattr(sim.run, "run_scenario", boom)
-    monkeypatch.setattr(sim.compare, "compare", boom)
+    # the modules: the package's names sim.run and sim.compare are the API's functions
+    monkeypatch.setattr(sys.modules["sim.run"], "run_scenario", boom)
+    monkeypatch.setattr(sys.modules["sim.compare"], "compare", boom)
     monkeypatch.setattr(sim.theatre, "load_theatre", boom)
 
 

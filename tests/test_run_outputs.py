@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pandas as pd
 import pytest
 
 from sim import cli
-from sim import run as run_mod
 from sim.scenario import load_scenario
+
+# the module (the package's name sim.run is the API's function)
+run_mod = importlib.import_module("sim.run")
 
 BASELINE = str(Path(__file__).parents[1] / "scenarios" / "baseline.yaml")
 

@@ -278,7 +278,7 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, d
         from sim.calibration.figures import draw_all
 
         draw_all(out, theatre, factory.start, horizon, terms_in, terms_ho, pop, names,
-                 sim_in, targets, gens)
+                 sim_in, targets, gens, modifiers=factory.modifiers)
     # last: a complete scores.json means the run finished
     atomic_write_text(out / "scores.json",
                       json.dumps(strict(result), indent=2, default=_json) + "\n")

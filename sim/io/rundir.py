@@ -5,6 +5,11 @@ A run folder holds ``manifest.json`` (start and end of the run), ``capture_days.
 quantiles by date). Anything else in the folder is ignored. Every problem is reported as an
 :class:`~sim.errors.IdlibSimError` naming the file, the field and the value, never a traceback:
 ``score`` may be pointed at any folder, including a damaged or a foreign one.
+
+Days and dates follow :mod:`sim.results`: a state at day ``d`` is the state at the end of the
+date ``start + d``. Run folders written before that convention dated ``territory.csv``'s rows by
+the next morning (``date = start + day + 1``); :func:`load_run` recognises them by their ``day``
+column and returns their dates in the current convention.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ class RunData:
     end : first day not simulated
     capture_days : ``(replicas, towns)`` first-capture day of each town, ``-1`` = not captured;
         integer columns named by town
-    territory : ``territory.csv``, with ``date`` as ISO strings and ``q50_km2`` finite floats
+    territory : ``territory.csv``, with ``date`` as ISO strings (the end of that date) and
+        ``q50_km2`` finite floats
     """
 
     path: Path
@@ -160,7 +166,7 @@ def _read_capture_days(path: Path, horizon: int, towns: Sequence[str] | None) ->
     return df
 
 
-def _read_territory(path: Path) -> pd.DataFrame:
+def _read_territory(path: Path, start: dt.date) -> pd.DataFrame:
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -183,7 +189,21 @@ def _read_territory(path: Path) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise _fail(path, "q50_km2", df["q50_km2"].iloc[i], f"row {i + 2}: not a finite number")
-    return df.assign(date=df["date"].astype(str), q50_km2=q.astype(float))
+    return df.assign(date=_current_dates(df, start), q50_km2=q.astype(float))
+
+
+def _current_dates(df: pd.DataFrame, start: dt.date) -> list[str]:
+    """``territory.csv``'s dates in the current convention (``date = start + day``); an older
+    folder's (``date = start + day + 1``, the next morning) are moved back a day."""
+    dates = [str(d) for d in df["date"]]
+    day = pd.to_numeric(df["day"], errors="coerce") if "day" in df.columns else None
+    if day is None or day.isna().any():
+        return dates
+    offsets = {(dt.date.fromisoformat(d) - start).days - int(k)
+               for d, k in zip(dates, day, strict=True)}
+    if offsets != {1}:
+        return dates
+    return [(start + dt.timedelta(days=int(k))).isoformat() for k in day]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -220,7 +240,7 @@ def load_run(run_dir: str | Path, towns: Sequence[str] | None = None) -> RunData
         manifest = _read_manifest(mpath)
         start, end = _period(mpath, manifest)
         days = _read_capture_days(cpath, (end - start).days, towns)
-        territory = _read_territory(tpath)
+        territory = _read_territory(tpath, start)
     except OSError as exc:  # unreadable (permissions, a vanished file)
         raise IdlibSimError(f"{exc.filename or run}: cannot read ({exc.strerror})") from None
     return RunData(run, manifest, start, end, days, territory)

@@ -5,8 +5,6 @@ the end state. Inputs are the target score table of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -16,7 +14,9 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.plots.common import axes_or_new, date_axis, plot_theatre
+from sim.plots.geomap import cell_lonlat, plot_theatre, town_lonlat
+from sim.plots.posterior import plot_abc_generations, plot_posterior_marginals, plot_sbc_ranks
+from sim.plots.style import axes_or_new, date_axis
 from sim.theatre.theatre import Theatre
 
 PHASE_COLOURS = {"dec_jan": "#2980b9", "jan_feb": "#8e44ad", "late_feb": "#d35400"}
@@ -108,17 +108,17 @@ def plot_error_map(theatre: Theatre, terms: pd.DataFrame, *, ax: Axes | None = N
             err[node] = float(np.median(med - g["day"].to_numpy(float)))
         else:
             never[node] = True
+    handles = [Patch(facecolor=NEVER_COLOUR, hatch="xx", ec="white",
+                     label="median: never captured"),
+               Patch(color="#d9d9d9", label="no point-dated target")]
     ax = plot_theatre(theatre, values=err, cmap="RdBu_r", symmetric=True, ax=ax,
-                      title="Median simulated minus recorded capture day (days; + = late)")
+                      cbar_label="median simulated − recorded capture day (days; + = late)",
+                      extra_handles=handles,
+                      title="Median simulated minus recorded capture day, per node")
     for i in np.flatnonzero(never):
-        cell = theatre.cells[i]
-        for poly in getattr(cell, "geoms", [cell]):
-            x, y = poly.exterior.xy
-            ax.fill(x, y, facecolor=NEVER_COLOUR, alpha=0.85, hatch="xx", ec="white", lw=0.3)
-    ax.legend(handles=[Patch(facecolor=NEVER_COLOUR, hatch="xx", ec="white",
-                             label="median: never captured"),
-                       Patch(color="#dddddd", label="no point-dated target")],
-              loc="lower left", fontsize=8)
+        for poly in cell_lonlat(theatre, int(i)):
+            ax.fill(poly[:, 0], poly[:, 1], facecolor=NEVER_COLOUR, hatch="xx", ec="white",
+                    lw=0.3, zorder=1.5)
     return ax
 
 
@@ -169,131 +169,24 @@ def plot_end_state(theatre: Theatre, terms: pd.DataFrame, *, ax: Axes | None = N
     vals = np.full(theatre.n_towns, np.nan)
     vals[e["node"].to_numpy(int)] = e["score"].to_numpy(float)
     total = float((e["score"] * e["weight"]).sum() / e["weight"].sum()) if len(e) else float("nan")
-    ax = plot_theatre(theatre, values=vals, cmap="Reds", vmax=1.0, ax=ax, label_towns=(),
+    handles = [Line2D([], [], ls="", marker="$G$", color="#7b241c",
+                      label="recorded: government"),
+               Line2D([], [], ls="", marker="$O$", color="#08306b",
+                      label="recorded: opposition")]
+    ax = plot_theatre(theatre, values=vals, cmap="Reds", vmin=0.0, vmax=1.0, ax=ax,
+                      label_towns=(), extra_handles=handles,
+                      cbar_label="Brier contribution (P(government) − held)²",
                       title=f"End state, 00:00 6 Mar: Brier contribution per node "
                             f"(weighted mean {total:.3f}; grey = the article is silent)")
-    xy = theatre.xy_km
+    ll = town_lonlat(theatre)
     for _, r in e.iterrows():
         i = int(r["node"])
         gov = r["kind"] == "government"
-        ax.annotate("G" if gov else "O", xy[i], xytext=(4, 4), textcoords="offset points",
-                    fontsize=8, weight="bold", color="#7b241c" if gov else "#145a32", zorder=7)
-    ax.legend(handles=[Line2D([], [], ls="", marker="$G$", color="#7b241c",
-                              label="recorded: government"),
-                       Line2D([], [], ls="", marker="$O$", color="#145a32",
-                              label="recorded: opposition")], loc="lower left", fontsize=8)
+        ax.annotate("G" if gov else "O", tuple(ll[i]), xytext=(4, 4), textcoords="offset points",
+                    fontsize=8, weight="bold", color="#7b241c" if gov else "#08306b", zorder=7)
     return ax
 
 
-__all__ = ["PHASE_COLOURS", "plot_bursts", "plot_capture_dates", "plot_end_state",
-           "plot_error_map"]
+__all__ = ["PHASE_COLOURS", "plot_abc_generations", "plot_bursts", "plot_capture_dates",
+           "plot_end_state", "plot_error_map", "plot_posterior_marginals", "plot_sbc_ranks"]
 
-
-_ABBREV = {"spring_shield": "SS", "turkish_artillery": "TA"}
-
-
-def _short(name: str) -> str:
-    """``modifiers.spring_shield.counterattack_mult`` -> ``SS counterattack_mult``."""
-    if not name.startswith("modifiers."):
-        return name
-    _, mod, par = name.split(".")
-    return f"{_ABBREV.get(mod, mod)} {par}"
-
-
-def plot_posterior_marginals(post: pd.DataFrame, dims: Sequence[Any], *,
-                             weight: str = "weight") -> Axes:
-    """Pair plot of a weighted posterior over the calibrated dimensions, each axis spanning the
-    prior's range: weighted marginal histograms (bars) over the prior density (line) on the
-    diagonal, particles below it. ``dims``: :class:`sim.calibration.space.Dim`. Returns the
-    top-left Axes (its figure holds the grid)."""
-    k = len(dims)
-    size = 1.45 * k + 1
-    fig, axes = plt.subplots(k, k, figsize=(size, size), squeeze=False)
-    w = post[weight].to_numpy(float)
-    w = w / w.sum()
-    for i, di in enumerate(dims):
-        for j, dj in enumerate(dims):
-            ax = axes[i, j]
-            if i < j:
-                ax.axis("off")
-                continue
-            if i == j:
-                edges = np.linspace(dj.low, dj.high, 21)
-                ax.hist(post[dj.name], bins=edges, weights=w, density=True, color="#2c3e50",
-                        alpha=0.7)
-                xs = np.linspace(dj.low, dj.high, 200)
-                d = dj.prior.dist()
-                mass = float(d.cdf(dj.high) - d.cdf(dj.low))
-                ax.plot(xs, d.pdf(xs) / mass, color="#e67e22", lw=1.2)
-                ax.set_yticks([])
-            else:
-                ax.scatter(post[dj.name], post[di.name], s=3, alpha=0.5, c=w, cmap="viridis")
-                ax.set_ylim(di.low, di.high)
-            ax.set_xlim(dj.low, dj.high)
-            if i == k - 1:
-                ax.set_xlabel(_short(dj.name), fontsize=6)
-            else:
-                ax.set_xticklabels([])
-            if j == 0 and i > 0:
-                ax.set_ylabel(_short(di.name), fontsize=6)
-            elif i != j:
-                ax.set_yticklabels([])
-            ax.tick_params(labelsize=5)
-    fig.legend([Line2D([0], [0], color="#2c3e50", lw=6, alpha=0.7),
-                Line2D([0], [0], color="#e67e22", lw=1.2)],
-               ["posterior (weighted ABC population)", "prior (truncated to the range)"],
-               loc="upper right", fontsize=9)
-    fig.suptitle("Posterior of the moving-front model (ABC-SMC); axes span each prior's range "
-                 "(SS: Spring Shield, TA: Turkish artillery)")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    return axes[0, 0]
-
-
-def plot_abc_generations(gens: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Tolerance and acceptance rate of each ABC-SMC generation."""
-    ax = axes_or_new(ax, (7, 4))
-    g = gens[np.isfinite(gens["epsilon"])]
-    ax.plot(gens["generation"], gens["distance_median"], "o-", color="#2c3e50",
-            label="median distance of the population (days)")
-    ax.plot(g["generation"], g["epsilon"], "s--", color="#c0392b", label="tolerance (days)")
-    ax.set_xlabel("generation")
-    ax.set_ylabel("whole-record objective (days)")
-    ax2 = ax.twinx()
-    ax2.bar(gens["generation"], gens["acceptance_rate"], alpha=0.2, color="#27ae60")
-    ax2.set_ylabel("acceptance rate (bars)")
-    ax2.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="upper right")
-    ax.set_title("ABC-SMC: tolerance, population distance and acceptance by generation")
-    ax.grid(alpha=0.3)
-    return ax
-
-
-def plot_sbc_ranks(table: pd.DataFrame, names: Sequence[str], n_draws: int,
-                   bins: int = 5) -> Axes:
-    """Rank histograms of simulation-based calibration, one panel per parameter: the rank of
-    each truth among its ``n_draws`` posterior draws, in ``bins`` bins, with the 99 % band of
-    a uniform histogram (binomial). Flat: calibrated; U: too narrow; hump: too wide."""
-    from scipy import stats
-
-    k = len(names)
-    cols = min(4, k)
-    rows = int(np.ceil(k / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows + 0.6), squeeze=False)
-    m = len(table)
-    lo, hi = stats.binom.ppf([0.005, 0.995], m, 1 / bins)
-    for idx, name in enumerate(names):
-        ax = axes[idx // cols, idx % cols]
-        u = table[f"u.{name}"].to_numpy(float)
-        ax.axhspan(lo, hi, color="#bdc3c7", alpha=0.5)
-        ax.axhline(m / bins, color="#7f8c8d", lw=0.8)
-        ax.hist(u, bins=bins, range=(0, 1), color="#2c3e50", alpha=0.8)
-        ax.set_title(_short(name), fontsize=8)
-        ax.set_xlim(0, 1)
-        ax.tick_params(labelsize=6)
-    for idx in range(k, rows * cols):
-        axes[idx // cols, idx % cols].axis("off")
-    fig.suptitle(f"Simulation-based calibration: rank of the truth among {n_draws} posterior "
-                 f"draws ({m} synthetic records; grey: 99 % band if uniform)", fontsize=9)
-    fig.supxlabel("normalised rank (randomised within ties)", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return axes[0, 0]

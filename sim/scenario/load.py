@@ -35,16 +35,24 @@ MAX_CHAIN = 20
 """Longest ``extends`` chain read (the shipped ones are 2 files long)."""
 MAX_ERRORS = 10
 """Errors shown per file; the rest are counted."""
+DICT_SOURCE = "<dict>"
+"""How messages name a scenario given as a mapping."""
 
 _Err = tuple[str, int, str]  # file, line, message
 _FIELDS = frozenset(Scenario.model_fields) - {"source_file"}
 
 
-def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
-    """Load, merge (``extends``) and validate a scenario file.
+def load_scenario(path: str | Path | Mapping[str, Any], check_names: bool = True, *,
+                  base_dir: str | Path | None = None) -> Scenario:
+    """Load, merge (``extends``) and validate a scenario file, or a mapping written like one.
 
     With ``check_names``, formation, sector and town names are checked against the default
     world (``seeds/``), with "did you mean" for misspellings.
+
+    A mapping (e.g. ``{"name": "x", "description": "...", "extends": "baseline.yaml",
+    "modifiers": {"spring_shield": {"enabled": False}}}``) is read as a file in ``base_dir``
+    would be: its ``extends`` and ``posterior`` paths are relative to ``base_dir`` (default: the
+    working folder); errors name it ``<dict>``. ``base_dir`` is only for mappings.
 
     Raises
     ------
@@ -52,7 +60,17 @@ def load_scenario(path: str | Path, check_names: bool = True) -> Scenario:
         one line per error (at most :data:`MAX_ERRORS`), sorted by file and line, each
         ``file:line: field 'a.b': value ...: reason``.
     """
-    docs = _chain(Path(path))
+    if isinstance(path, Mapping):
+        folder = Path.cwd() if base_dir is None else Path(base_dir)
+        first: Document | None = Document(folder / DICT_SOURCE, _plain(path),
+                                          _origin_of(path, DICT_SOURCE))
+        path = DICT_SOURCE
+    elif base_dir is not None:
+        raise ScenarioError(f"{show_path(path)}: base_dir is only for a scenario given as a "
+                            "mapping (a file's 'extends' is relative to the file)")
+    else:
+        first = None
+    docs = _chain(Path(path), first)
     written = _resolve_posterior(docs)
     data, origin = _merged(docs)
     data.pop("extends", None)
@@ -187,12 +205,47 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
 
 # ----------------------------------------------------------------------------- the chain
 
-def _chain(path: Path) -> list[Document]:
-    """The file and its ancestors, child first, read iteratively (linear in the chain)."""
+def _plain(data: Any) -> Any:
+    """A copy of a mapping given in code, with its nested mappings as plain dicts."""
+    if isinstance(data, Mapping):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain(v) for v in data]
+    return data
+
+
+def _origin_of(data: Any, label: str) -> Origin:
+    """Origins for a mapping given in code: every value at ``label``, line 1."""
+    if isinstance(data, Mapping):
+        return Origin(label, 1, {k: _origin_of(v, label) for k, v in data.items()})
+    if isinstance(data, list | tuple):
+        return Origin(label, 1, {i: _origin_of(v, label) for i, v in enumerate(data)})
+    return Origin(label, 1)
+
+
+def _chain(path: Path, first: Document | None = None) -> list[Document]:
+    """The file (or the mapping ``first``) and its ancestors, child first, read iteratively
+    (linear in the chain)."""
     docs: list[Document] = []
     seen: set[Path] = set()
     cur, link = path, None  # link: (file, line, value) of the 'extends' that led to ``cur``
     while True:
+        if first is not None:  # a mapping given in code: its 'extends' is relative to its folder
+            doc, first = first, None
+            if not isinstance(doc.data, dict):
+                raise ScenarioError(f"{DICT_SOURCE}: a scenario is a mapping, got "
+                                    f"{type(doc.data).__name__}")
+            docs.append(doc)
+            parent = doc.data.get("extends")
+            if parent is None:
+                return docs
+            link = (DICT_SOURCE, 1, parent)
+            if (not isinstance(parent, str) or not parent.strip() or len(parent) > 4096
+                    or "\0" in parent):
+                raise _at(link, "must be a path to another scenario file")
+            p = Path(parent)
+            cur = p if p.is_absolute() else doc.path.parent / p
+            continue
         try:
             resolved = cur.resolve()
             missing = link is not None and not resolved.is_file()

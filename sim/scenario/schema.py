@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
 
@@ -62,11 +62,16 @@ class Period(BaseModel):
         return end
 
 
+FigureFormat = Literal["png", "svg", "pdf"]
+
+
 class Outputs(BaseModel):
     model_config = _STRICT
     plots: bool = True
     event_log: bool = True
     """SimPy engine only: write the full event log."""
+    figure_formats: list[FigureFormat] = Field(default_factory=lambda: list[FigureFormat](["png"]))
+    """Formats of every figure; PNG is always written, SVG or PDF beside it on request."""
 
 
 class FormationOverride(BaseModel):
@@ -147,6 +152,17 @@ class Scenario(BaseModel):
             raise ValueError(f"{len(text)} characters: a description is at most 4000")
         return text
 
+    @field_validator("extends", mode="after")
+    @classmethod
+    def _no_extends(cls, extends: str | None) -> str | None:
+        # The loader follows and removes 'extends'; a Scenario validated directly from a mapping
+        # would silently drop its parent (no modifiers at all): refuse it instead.
+        if extends is not None:
+            raise ValueError("a Scenario built directly cannot follow 'extends': load the "
+                             "mapping with sim.load_scenario(data, base_dir=FOLDER), which "
+                             "resolves it relative to FOLDER (default: the working folder)")
+        return extends
+
     @field_validator("posterior", mode="after")
     @classmethod
     def _posterior_path(cls, path: str | None) -> str | None:
@@ -171,7 +187,10 @@ class Scenario(BaseModel):
     def digest(self) -> str:
         """SHA-256 of the resolved content (not of the file), for manifests: the posterior counts
         by its samples' digest, not by its path."""
-        data = self.model_dump(mode="json", exclude={"source_file", "extends", "posterior"})
+        # the figures' file formats change no result: left out, so adding them kept every digest
+        data = self.model_dump(mode="json", exclude={"source_file": True, "extends": True,
+                                                     "posterior": True,
+                                                     "outputs": {"figure_formats"}})
         post = self.posterior_samples()
         data["posterior_sha256"] = None if post is None else post.digest()
         blob = json.dumps(data, sort_keys=True).encode()
@@ -179,3 +198,55 @@ class Scenario(BaseModel):
 
     def modifier_list(self) -> list[Modifier]:
         return list(self.modifiers.values())
+
+    def with_modifier(self, name: str, **fields: Any) -> Scenario:
+        """This scenario with modifier ``name`` changed, e.g. ``with_modifier("spring_shield",
+        enabled=False)`` or ``with_modifier("russian_air_renewed", params={"sorties": 1.2})``.
+
+        ``fields`` are a modifier's fields (``enabled``, ``start``, ``end``, ``params``,
+        ``source``; dates as ``datetime.date`` or ``YYYY-MM-DD``); ``params`` merge key by key,
+        as an ``extends`` child's do. The result is validated by the rules of a scenario file.
+
+        Raises
+        ------
+        sim.errors.ScenarioError
+            naming the scenario file, the field and the value, with "did you mean" for an
+            unknown modifier or field.
+        """
+        from pydantic import ValidationError
+
+        from sim.errors import ScenarioError, did_you_mean, quote
+
+        where = f"{self.source_file or '<scenario>'}: with_modifier({name!r})"
+        if name not in self.modifiers:
+            raise ScenarioError(f"{where}: field 'modifiers.{name}': no such modifier"
+                                + did_you_mean(name, self.modifiers)
+                                + f"; the modifiers are {', '.join(self.modifiers) or 'none'}")
+        allowed = [f for f in Modifier.model_fields if f not in ("name", "kind")]
+        for key in fields:
+            if key not in allowed:
+                raise ScenarioError(f"{where}: field 'modifiers.{name}.{key}': unknown field"
+                                    + did_you_mean(key, allowed)
+                                    + f"; the fields are {', '.join(allowed)}")
+        data = self.model_dump()
+        mod = data["modifiers"][name]
+        for key, value in fields.items():
+            if isinstance(value, str) and key in ("start", "end"):
+                try:
+                    value = dt.date.fromisoformat(value)
+                except ValueError:
+                    raise ScenarioError(f"{where}: field 'modifiers.{name}.{key}': value "
+                                        f"{quote(value)}: not a date (YYYY-MM-DD)") from None
+            if key == "params" and isinstance(value, dict):
+                value = {**mod["params"], **value}
+            mod[key] = value
+        try:
+            out = Scenario.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            raise ScenarioError(f"{where}: field '{loc}': value {quote(err.get('input'))}: "
+                                f"{msg}") from None
+        out._posterior = self._posterior  # the same file, already read and checked
+        return out

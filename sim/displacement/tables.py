@@ -1,0 +1,102 @@
+"""What a run and a comparison write about displacement.
+
+``displacement.csv`` (run): per date, the displaced people by the end of that day over the
+replicas (mean and quantiles) with the article's figure for that date beside it (source,
+whether it was fitted, its assumed relative error). The paired comparison: per date, the mean
+and 95 % interval of the per-replica difference B - A (same seed, same replicas) and its
+quantiles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from sim.displacement.layer import Layer
+from sim.displacement.record import Record, load_record
+from sim.model.campaign import FrontCampaign
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: 97.5 % normal quantile, for the 95 % interval of a mean.
+Z95 = 1.959963984540054
+
+
+def _dates(start: dt.date, n_days: int) -> list[str]:
+    return [(start + dt.timedelta(days=k)).isoformat() for k in range(n_days)]
+
+
+def run_table(cum: NDArray[np.floating], start: dt.date, record: Record | None = None
+              ) -> pd.DataFrame:
+    """Per date: mean and quantiles of ``cum`` (``(n, n_days)`` displaced by the end of each
+    day), and the recorded figures beside them."""
+    n_days = cum.shape[1]
+    qs = np.quantile(cum, QUANTILES, axis=0)
+    df = pd.DataFrame({"date": _dates(start, n_days), "mean": cum.mean(axis=0)})
+    for q, v in zip(QUANTILES, qs, strict=True):
+        df[f"q{round(q * 100):02d}"] = v
+    rec = (record or load_record()).table.copy()
+    rec["date"] = rec["date"].map(lambda d: d.isoformat())
+    rec = rec.rename(columns={"displaced": "recorded", "source_org": "recorded_source",
+                              "rel_error": "recorded_rel_error_assumed"})
+    out = df.merge(rec, on="date", how="left")
+    cols = ["mean", *(f"q{round(q * 100):02d}" for q in QUANTILES)]
+    out[cols] = out[cols].round(0)
+    return out
+
+
+def write_displacement(run_dir: Path, c: FrontCampaign, plots: bool = True) -> pd.DataFrame:
+    """``displacement.csv`` (and ``displacement.png``) of the run in ``run_dir``, from its
+    ``capture_days.parquet`` (read a row group at a time)."""
+    layer = Layer.of(c.theatre)
+    f = pq.ParquetFile(run_dir / "capture_days.parquet")
+    parts = [layer.cumulative(np.column_stack([b.column(i).to_numpy() for i in
+                                               range(b.num_columns)]).astype(np.int16),
+                              c.n_days).astype(np.float32)
+             for b in f.iter_batches(batch_size=8192)]
+    table = run_table(np.concatenate(parts), c.start)
+    people = ["mean", *(f"q{round(q * 100):02d}" for q in QUANTILES), "recorded"]
+    table.astype({k: "Int64" for k in people}).to_csv(run_dir / "displacement.csv", index=False)
+    if plots:
+        from sim import plots as P
+
+        ax = P.plot_displacement_fan(table, label=f"{sum(len(p) for p in parts)} replicas")
+        P.save(ax, run_dir / "displacement.png")
+    return table
+
+
+class PairedDisplacement:
+    """Streaming paired difference B - A of the displaced by the end of each day."""
+
+    def __init__(self, c: FrontCampaign) -> None:
+        self.layer, self.start, self.n_days = Layer.of(c.theatre), c.start, c.n_days
+        self.diffs: list[NDArray[np.float32]] = []
+
+    def add(self, first_a: NDArray[np.int16], first_b: NDArray[np.int16]) -> None:
+        d = (self.layer.cumulative(first_b, self.n_days)
+             - self.layer.cumulative(first_a, self.n_days))
+        self.diffs.append(d.astype(np.float32))
+
+    def table(self) -> pd.DataFrame:
+        """Per date: mean, 95 % interval of the mean, and quantiles of the paired difference."""
+        d = np.concatenate(self.diffs).astype(np.float64)
+        n = len(d)
+        mean = d.mean(axis=0)
+        half = Z95 * d.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+        qs = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        return pd.DataFrame({"date": _dates(self.start, self.n_days), "mean": mean,
+                             "ci_low": mean - half, "ci_high": mean + half, "q05": qs[0],
+                             "q50": qs[1], "q95": qs[2]})
+
+
+def displacement_summary(table: pd.DataFrame | None) -> dict[str, object] | None:
+    """The last date of a paired difference table, for a comparison's summary.json."""
+    if table is None or not len(table):
+        return None
+    last = table.iloc[-1]
+    return {"date": str(last["date"]), "mean": float(last["mean"]),
+            "ci95": [float(last["ci_low"]), float(last["ci_high"])]}
