@@ -3,6 +3,12 @@
 ``idlib-sim bench --json`` prints one JSON object (:func:`bench`); ``idlib-sim bench --profile``
 prints where the batch core's time goes (:func:`profile_batch`). Benchmarks are on demand
 (``make bench``), never timed tests.
+
+The batch core's kernel is compiled by numba on first use and cached on disk (``__pycache__``
+beside the modules). The speeds are steady-state figures (every process has loaded the kernel
+before the clock starts); the compile time is reported apart: ``kernel_first_call_s`` is this
+process's first chunk (loading the cache, or compiling if there is none), ``kernel_compile_s``
+the CPU time of a compile from scratch in a fresh interpreter (:func:`compile_seconds`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ import cProfile
 import os
 import pstats
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +43,35 @@ def _timed_job(shared: tuple[Any, ...], start: int, n: int) -> tuple[Any, float]
     """:func:`~sim.parallel.batch_job` and the peak RSS of the worker that ran it (the pool's
     processes are the fork server's children, not ours: they report it themselves)."""
     return batch_job(shared, start, n), peak_rss_mb()
+
+
+#: Below this many batch replicas a run is a smoke test: the compile from scratch is not timed.
+COMPILE_MIN_REPLICAS = 4096
+
+_COMPILE = """
+import time
+import numba, numpy, pandas, scipy.special  # imports are not compilation
+from sim.bench import BASELINE
+t0 = time.process_time()
+from sim.model import rates  # compiles the rate functions' broadcasting forms
+from sim.engines.batch import run_chunk
+from sim.run import build_campaign
+from sim.scenario import load_scenario
+c = build_campaign(load_scenario(BASELINE))
+run_chunk(c, 1, 0, 1)  # compiles the kernel
+print(time.process_time() - t0)
+"""
+
+
+def compile_seconds() -> float:
+    """CPU seconds of a compile from scratch: a fresh interpreter with an empty numba cache
+    imports the rate functions and runs one replica (CPU time, not wall time, so that other
+    work on the machine does not count; imports of numba, numpy, pandas and scipy excluded)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        out = subprocess.run([sys.executable, "-c", _COMPILE], env=env, check=True,
+                             capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def _noop(shared: Any, start: int, n: int) -> float:
@@ -68,7 +106,9 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
           scheduler: Any = None) -> dict[str, Any]:
     """Time the batch core on ``batch_replicas`` on all ``workers`` (``None``: every core) or a
     Dask ``scheduler``, then on half as many in this process (one core), then the SimPy engine
-    on ``des_replicas`` (fixed parameters: the scenario's ``params``, not its posterior).
+    on ``des_replicas`` (fixed parameters: the scenario's ``params``, not its posterior). With
+    at least :data:`COMPILE_MIN_REPLICAS` batch replicas it also times a compile of the kernel
+    from scratch (:func:`compile_seconds`, ~16 s of CPU here) before the speeds are timed.
 
     The all-workers figure is timed on a started pool (``pool_start_s``: open it, one empty task
     per worker) and includes shipping every chunk back to this process;
@@ -76,7 +116,11 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
     ``(workers x wall - one-core time) / tasks``. ``peak_rss_mb`` is this
     process's, ``peak_rss_mb_worker`` the largest worker's."""
     c = build_campaign(load_scenario(scenario))
-    run_chunk(c, seed, 0, 512)  # warm-up: imports, caches, first allocation
+    t0 = time.perf_counter()
+    run_chunk(c, seed, 0, 1)  # warm-up: the kernel loaded from its cache (or compiled)
+    first_call = time.perf_counter() - t0
+    run_chunk(c, seed, 0, 512)  # warm-up: caches, first allocation
+    compile_s = compile_seconds() if batch_replicas >= COMPILE_MIN_REPLICAS else None
     load = os.getloadavg()[0]  # other work on the machine skews the all-workers figure
     b_all, start_s, rss_worker, w = _batch_rate(c, seed, batch_replicas, workers, scheduler)
     n_one = max(512, batch_replicas // 2)
@@ -111,6 +155,9 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "peak_rss_mb_worker": round(rss_worker, 1),
         "load_avg_1min_before": round(load, 2),
+        "load_avg_1min_after": round(os.getloadavg()[0], 2),
+        "kernel_first_call_s": round(first_call, 3),
+        "kernel_compile_s": None if compile_s is None else round(compile_s, 1),
         "cores": default_workers(),
     }
 
@@ -118,7 +165,8 @@ def bench(batch_replicas: int = 32_768, des_replicas: int = 100, seed: int = 1,
 def profile_batch(n: int = 8192, seed: int = 1, scenario: str | Path = BASELINE,
                   top: int = 25) -> str:
     """cProfile of one chunk of ``n`` replicas of the batch core: the ``top`` functions by their
-    own time (numpy's calls appear as ``{method ...}`` / ``{built-in ...}`` lines)."""
+    own time. The compiled kernel is one line (``day_step``, one call a day); the rest is the
+    numpy set-up and random draws around it (``{method ...}`` / ``{built-in ...}`` lines)."""
     import io
 
     c = build_campaign(load_scenario(scenario))

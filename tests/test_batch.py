@@ -10,8 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.engines.batch import _Graph, _Segments, run_chunk, run_front_batch
+from sim.engines.batch import run_chunk, run_front_batch
 from sim.engines.chunk import BLOCK
+from sim.engines.kernel_reference import _Graph, _Segments
 from sim.model import rates as fr
 from sim.model.campaign import FrontCampaign, load_front_orders, make_front_campaign
 from sim.model.forces import load_forces

@@ -237,7 +237,7 @@ def test_posture_of_a_front_town_in_the_simpy_engine(quiet: tuple[FrontCampaign,
 def test_posture_of_a_front_town_in_the_batch_core(quiet: tuple[FrontCampaign, int],
                                                    retaken: bool, posture: str) -> None:
     """The same rule in the batch core's rate step (the two engines must agree on it)."""
-    from sim.engines.batch import _gov_speed
+    from sim.engines.kernel_reference import _gov_speed
 
     c, t = quiet
     got = _gov_speed(c, 0, np.array([0]), np.array([t]), np.array([5.0]),

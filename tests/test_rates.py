@@ -1,6 +1,8 @@
-"""Unit tests for the front model's parameters and rate functions (sim/model/front_*.py)."""
+"""Unit tests for the front model's parameters (params.py) and rate functions (rates.py)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -146,3 +148,46 @@ def test_per_replica_parameters_broadcast_like_one_call_per_replica() -> None:
         np.testing.assert_array_equal(got_m[i], fr.lognormal_mult(z[i], float(sigma[i])))
         np.testing.assert_array_equal(got_w[i], fr.effort_weights(dist[i], front[i],
                                                                   float(length[i])))
+
+
+def test_the_array_forms_are_the_compiled_scalar_functions_element_by_element() -> None:
+    """One formula per rate: the broadcasting form the SimPy engine calls and the scalar form
+    the kernel calls give the same bits."""
+    rng = np.random.default_rng(3)
+    a, b, c, d = (rng.exponential(2.0, 200) for _ in range(4))
+    a[:20] = 0.0
+    b[20:40] = 0.0
+    q = fr.qjm_table(P)
+    checks = [
+        (fr.force_ratio(a, b), [fr.force_ratio_1(x, y) for x, y in zip(a, b, strict=True)]),
+        (fr.qjm_speed(c, P), [fr.qjm_speed_1(x, *q) for x in c]),
+        (fr.attack_power(a, b, c, d / 10, P),
+         [fr.attack_power_1(w, x, y, z / 10, P.air_effect) for w, x, y, z in zip(a, b, c, d,
+                                                                                strict=True)]),
+        (fr.lognormal_mult(c - 2, d), [fr.lognormal_mult_1(x - 2, y) for x, y in zip(c, d,
+                                                                                 strict=True)]),
+        (fr.crossing(a, b, c)[1], [fr.crossing_offset_1(x, y, z) for x, y, z in zip(a, b, c,
+                                                                                  strict=True)]),
+        (fr.cohesion_step(d / 10, a / 10, P),
+         [fr.cohesion_step_1(x / 10, y / 10, P.cohesion_recovery_per_day, P.cohesion_loss)
+          for x, y in zip(d, a, strict=True)]),
+    ]
+    for got, want in checks:
+        np.testing.assert_array_equal(got, np.array(want))
+
+
+def test_qjm_speed_interpolates_exactly_as_numpy_interp() -> None:
+    """The compiled interpolation reproduces ``np.interp`` (the former implementation) to the
+    bit, at the table's points, between them, beyond them and for inf / nan."""
+    rng = np.random.default_rng(4)
+    r = np.r_[rng.exponential(1.5, 20_000), 0.5, 1.0, 2.26, 3.01, 0.49999, np.inf, np.nan, 0.0]
+    xs, ys = (P.min_ratio, *P.qjm_ratio), (0.0, *P.qjm_hasty_km_per_day)
+    want = np.interp(np.nan_to_num(r, nan=0.0, posinf=xs[-1]), xs, ys, left=0.0, right=ys[-1])
+    np.testing.assert_array_equal(fr.qjm_speed(r, P), want)
+
+
+def test_division_by_zero_in_a_rate_raises_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fr.force_ratio(2.0, 0.0) == np.inf
+        assert fr.crossing(1.0, 0.0, 3.0)[1] == np.inf
