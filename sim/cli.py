@@ -70,6 +70,8 @@ def _run(args: argparse.Namespace) -> int:
     sets: dict[str, object] = {"posterior": None} if args.no_posterior else {}
     if args.figure_format:
         sets["outputs.figure_formats"] = ["png", *dict.fromkeys(args.figure_format)]
+    if args.animation:
+        sets["outputs.animation"] = True
     with stage("loading the scenario and building the theatre", show):
         sc = with_overrides(load_scenario(args.scenario), engine=args.engine,
                             replicas=args.replicas, seed=args.seed, sets=sets or None)
@@ -391,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--figure-format", action="append", choices=["svg", "pdf"],
                    help="also write every figure in this vector format beside its PNG "
                         "(repeatable; the scenario's outputs.figure_formats)")
+    r.add_argument("--animation", action="store_true",
+                   help="also write front.gif (P(held) by day; a few seconds more)")
     _parallel_options(r)
     r.set_defaults(func=_run)
 

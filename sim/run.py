@@ -49,6 +49,9 @@ end of that date (day ``-1``: the start). Every table has a ``date`` column besi
     also as SVG or PDF beside the PNG when ``outputs.figure_formats`` asks for them.
 ``timeline.png`` (SimPy engine)
     replica 0's captures and recaptures beside the first-capture dates across all replicas.
+``results.nc``, ``towns.geojson``, ``cells.geojson``, ``front.geojson``, ``map.html``, ``front.gif``
+    the run as a NetCDF Dataset, its geography, the interactive map and the animation (if
+    ``outputs.animation``): :mod:`sim.geo.outputs`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ import pyarrow.parquet as pq
 from sim.displacement.tables import write_displacement
 from sim.engines.chunk import BatchChunk
 from sim.engines.des import run_front_replica
+from sim.geo.outputs import write_geo_outputs
 from sim.model.campaign import FrontCampaign, make_front_campaign
 from sim.model.forces import Forces, Order, load_forces
 from sim.model.posterior import Posterior
@@ -210,12 +214,20 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
             write_displacement(tmp, c, plots=draw)
             if draw:
                 _write_plots(tmp, c, ens, scenario.name, tuple(scenario.outputs.figure_formats))
-        write_manifest(tmp, scenario=scenario.name, scenario_file=scenario.source_file,
-                       scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
-                       start=c.start, end=c.end, n_towns=c.n_towns, model="front",
-                       posterior_file=scenario.posterior,
-                       posterior_sha256=None if post is None else post.digest(),
-                       wall_time_s=round(wall, 3))
+        manifest = dict(scenario=scenario.name, scenario_file=scenario.source_file,
+                        scenario_sha256=scenario.digest(), engine=engine, replicas=n, seed=seed,
+                        start=c.start, end=c.end, n_towns=c.n_towns, model="front",
+                        posterior_file=scenario.posterior,
+                        posterior_sha256=None if post is None else post.digest(),
+                        wall_time_s=round(wall, 3))
+        # the map is data with its viewer more than a figure: written with or without plots (the
+        # API's runs draw their plots only when saved, and must save what the command line writes)
+        with stage("writing NetCDF, GeoJSON, map"
+                   + (", animation" if scenario.outputs.animation else ""), progress):
+            write_geo_outputs(tmp, c, ens, provenance=manifest, html_map=True,
+                              animation=scenario.outputs.animation,
+                              title=f"{scenario.name}, {n} replicas")
+        write_manifest(tmp, **manifest)
     if engine == "batch":
         from sim import checkpoint
 

@@ -70,6 +70,8 @@ class Outputs(BaseModel):
     plots: bool = True
     event_log: bool = True
     """SimPy engine only: write the full event log."""
+    animation: bool = False
+    """Write ``front.gif`` (P(held) by day; a few seconds per run, so off by default)."""
     figure_formats: list[FigureFormat] = Field(default_factory=lambda: list[FigureFormat](["png"]))
     """Formats of every figure; PNG is always written, SVG or PDF beside it on request."""
 
