@@ -76,11 +76,17 @@ def _run(args: argparse.Namespace) -> int:
         sc = with_overrides(load_scenario(args.scenario), engine=args.engine,
                             replicas=args.replicas, seed=args.seed, sets=sets or None)
     out = check_target(args.out or default_dir(sc.name))  # refuse before any simulation
+    from sim.checkpoint import checkpoint_dir
+
+    if not args.resume and checkpoint_dir(out).is_dir():
+        print(f"idlib-sim: note: {checkpoint_dir(out)} holds an interrupted run's checkpoint; "
+              "this run starts afresh and replaces it (--resume continues it instead)",
+              file=sys.stderr)
     with stage("building the campaign", show):
         campaign = build_campaign(sc)
     res = run_scenario(sc, out, engine=args.engine, replicas=args.replicas, seed=args.seed,
                        progress=show, campaign=campaign, workers=args.workers,
-                       scheduler=args.scheduler)
+                       scheduler=args.scheduler, resume=args.resume)
     ens = res.ensemble
     post = sc.posterior_samples()
     drawn = (f"parameters drawn from {post.n_samples} posterior samples" if post is not None
@@ -146,7 +152,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, write_comparison
+    from sim.compare import run_comparison
     from sim.outputs import check_target, default_dir
     from sim.progress import stage
     from sim.scenario import load_scenario, with_overrides
@@ -159,10 +165,8 @@ def _compare(args: argparse.Namespace) -> int:
                                sets=sets) for f in (args.a, args.b))
     out = check_target(args.out or default_dir(f"compare_{a.name}_vs_{b.name}",
                                                what="comparison name"))  # before any simulation
-    cmp = compare(a, b, replicas=args.replicas, seed=args.seed, progress=show,
-                  workers=args.workers, scheduler=args.scheduler)
-    with stage("writing tables and plots", show):
-        write_comparison(cmp, out, default_world()[0])
+    cmp = run_comparison(a, b, out, default_world()[0], replicas=args.replicas, seed=args.seed,
+                         progress=show, workers=args.workers, scheduler=args.scheduler)
     summ = cmp.summary()
     print(f"{b.name} - {a.name}, {cmp.n} paired replicas -> {out}")
     t = summ["territory_diff_km2_at_end"]
@@ -184,7 +188,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.calibrate import calibrate
 
-    out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet)
+    out = calibrate(args.config, out_root=args.out_root, run=args.run, progress=not args.quiet,
+                    workers=args.workers, scheduler=args.scheduler)
     scores = json.loads((out / "scores.json").read_text())
     print(f"calibration -> {out}")
     d = scores["dated"]["overall"]
@@ -263,8 +268,13 @@ def _bench(args: argparse.Namespace) -> int:
     if args.profile:
         print(profile_batch(args.batch_replicas), end="")
         return 0
-    out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas,
-                workers=args.workers, scheduler=args.scheduler)
+    if args.million:
+        from sim.benchscale import million
+
+        out = million(workers=args.workers, scheduler=args.scheduler, progress=not args.json)
+    else:
+        out = bench(batch_replicas=args.batch_replicas, des_replicas=args.des_replicas,
+                    workers=args.workers, scheduler=args.scheduler)
     if args.json:
         print(json.dumps(out))
     else:
@@ -377,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-posterior", action="store_true",
                    help="run the scenario's params in every replica, not its posterior samples")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a batch run stopped by Ctrl-C or SIGTERM from its checkpoint "
+                        "(out/.NAME.resume); same options as the interrupted run")
     r.add_argument("--figure-format", action="append", choices=["svg", "pdf"],
                    help="also write every figure in this vector format beside its PNG "
                         "(repeatable; the scenario's outputs.figure_formats)")
@@ -434,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder of calibration runs (default: calibration/results)")
     ca.add_argument("--run", help="run name (default: the config's name); rerun to resume")
     ca.add_argument("--quiet", action="store_true", help="no progress bars")
+    _parallel_options(ca)
     ca.set_defaults(func=_calibrate)
 
     sc = _sub(sub, "score", "score a run directory against the recorded targets",
@@ -460,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", action="store_true",
                    help="instead: cProfile one chunk of --batch-replicas replicas of the batch "
                         "core and print where the time goes")
+    b.add_argument("--million", action="store_true",
+                   help="instead: run 1,000,000 replicas of the baseline to a temporary folder "
+                        "and report wall time and peak memory of the driver and workers")
     _parallel_options(b)
     b.set_defaults(func=_bench)
 
@@ -528,8 +545,17 @@ def _report(exc: IdlibSimError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from sim.checkpoint import RunInterrupted
+
     try:
         return int(args.func(args))
+    except RunInterrupted as exc:
+        print(f"idlib-sim: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("idlib-sim: interrupted (nothing kept of this command's unfinished output)",
+              file=sys.stderr)
+        return 130
     except IdlibSimError as exc:
         _report(exc)
         return 2

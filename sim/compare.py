@@ -4,8 +4,12 @@ Both scenarios run on the front model's batch core with the same seed and the sa
 replicas, so replica ``i`` of A and replica ``i`` of B share every random draw that the lever
 between them does not touch, and, when they name a posterior, the same posterior row (both must
 name the same samples, or neither: else the pairing breaks). The per-replica differences B - A
-are therefore nearly free of noise, and their means get confidence intervals from the paired
-sample (normal approximation, 95 %).
+are therefore nearly free of noise. Means (areas, days) get normal 95 % intervals from the
+paired sample; proportions get Wilson intervals and their paired differences Newcombe's (1998)
+method 10 (:mod:`sim.analysis.intervals`), which keep a width at p = 0 or 1.
+
+Memory does not grow with the number of replicas (:mod:`sim.comparestats`): blocks are reduced
+as they arrive and the per-replica paired values are streamed to ``paired.parquet``.
 
 If the two periods differ, both run to the later end (they must start on the same day): the
 shorter scenario keeps its own modifiers past its end (e.g. the baseline's Moscow ceasefire, a
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
+from sim.analysis.inthist import IntHistogram
+from sim.comparestats import AREA_RES_KM2, KeyDates, MeanCI, PairedBinary, PairedWriter
 from sim.displacement.tables import PairedDisplacement, displacement_summary
 from sim.errors import ScenarioError
 from sim.model.campaign import FrontCampaign, make_front_campaign
@@ -35,7 +41,7 @@ from sim.run import build_campaign
 from sim.scenario import Scenario
 from sim.theatre.theatre import Theatre
 
-Z95 = 1.959963984540054
+PAIRED = "paired.parquet"
 
 
 def key_date_sets(theatre: Theatre) -> dict[str, list[int]]:
@@ -81,31 +87,6 @@ def shared_posterior(a: Scenario, b: Scenario) -> Posterior | None:
 
 
 @dataclass
-class _Paired:
-    """Streaming sums of paired differences."""
-
-    n: int = 0
-    s1: NDArray[np.float64] | None = None
-    s2: NDArray[np.float64] | None = None
-
-    def add(self, diff: NDArray[np.floating]) -> None:
-        d = diff.astype(np.float64)
-        if self.s1 is None or self.s2 is None:
-            self.s1, self.s2 = d.sum(axis=0), (d * d).sum(axis=0)
-        else:
-            self.s1 += d.sum(axis=0)
-            self.s2 += (d * d).sum(axis=0)
-        self.n += len(d)
-
-    def mean_ci(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        assert self.s1 is not None and self.s2 is not None
-        mean = self.s1 / self.n
-        var = np.maximum(self.s2 / self.n - mean**2, 0.0) * self.n / max(self.n - 1, 1)
-        half = Z95 * np.sqrt(var / self.n)
-        return mean, mean - half, mean + half
-
-
-@dataclass
 class Comparison:
     """Results of :func:`compare` (tables are plain data; see :func:`write_comparison`)."""
 
@@ -114,7 +95,9 @@ class Comparison:
     n: int
     seed: int
     towns: pd.DataFrame
-    """``town, p_A, p_B, diff, ci_low, ci_high``: P(government holds the town at the end)."""
+    """``town, p_A, p_A_low, p_A_high, p_B, p_B_low, p_B_high, diff, ci_low, ci_high``:
+    P(government holds the town at the end), Wilson intervals of each, and the paired
+    difference B - A with Newcombe's method-10 interval (95 %)."""
     territory: pd.DataFrame
     """Per date: mean and CI of the paired difference in government-held area (km², B - A), and
     quantiles of the per-replica difference."""
@@ -126,6 +109,14 @@ class Comparison:
     """Modifiers that differ between A and B, with the first day they can differ (plots)."""
     displacement: pd.DataFrame | None = None
     """Per date: paired difference of the people displaced (B - A; :mod:`sim.displacement`)."""
+    towns_a: pd.DataFrame | None = None
+    """Scenario A's own town table (as a run's ``towns.csv``); ``towns_b`` B's."""
+    towns_b: pd.DataFrame | None = None
+    territory_a: pd.DataFrame | None = None
+    """Scenario A's own territory table (as a run's ``territory.csv``); ``territory_b`` B's."""
+    territory_b: pd.DataFrame | None = None
+    paired_file: Path | None = None
+    """``paired.parquet`` streamed during the run (``compare(paired_to=...)``), if any."""
 
     def summary(self) -> dict[str, Any]:
         top = self.towns.reindex(self.towns["diff"].abs().sort_values(ascending=False).index)
@@ -138,6 +129,10 @@ class Comparison:
                                                    float(last["ci_high_km2"])]},
             "largest_town_changes": top.head(10).to_dict(orient="records"),
             "key_dates": self.key_dates,
+            "intervals": "territory and days: normal 95 % CI of the paired mean; territory "
+                         f"quantiles: exact, of differences rounded to {AREA_RES_KM2} km2; "
+                         "proportions: Wilson; their differences: Newcombe (1998) paired, "
+                         "method 10",
             "displaced_diff_at_end": displacement_summary(self.displacement),
             "posterior_sha256": self.posterior_sha256,
             "wall_time_s": round(self.wall_s, 3),
@@ -145,13 +140,14 @@ class Comparison:
 
 
 def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | None = None,
-            progress: bool = False, workers: int | None = 1, scheduler: Any = None
-            ) -> Comparison:
+            progress: bool = False, workers: int | None = 1, scheduler: Any = None,
+            paired_to: str | Path | None = None) -> Comparison:
     """Run ``a`` and ``b`` paired (same seed, same replicas) and summarise B - A.
 
     ``workers`` processes (``None``: all cores) or a Dask ``scheduler`` run the blocks of pairs
     (:mod:`sim.parallel`); chunks are aggregated in block order, so the results do not depend on
-    either."""
+    either. ``paired_to``: stream the per-replica paired values to this parquet file
+    (:class:`~sim.comparestats.PairedWriter`)."""
     post = shared_posterior(a, b)
     ca, cb = build_campaign(a), build_campaign(b)
     if ca.start != cb.start:
@@ -166,42 +162,47 @@ def compare(a: Scenario, b: Scenario, replicas: int | None = None, seed: int | N
     keys = key_date_sets(th)
     watch = list(keys.values())
     t0 = time.perf_counter()
-    held_a = held_b = None
-    terr, towns = _Paired(), _Paired()
-    diffs_area: list[NDArray[np.float32]] = []
-    kd: dict[str, list[NDArray[np.int16]]] = {"a": [], "b": []}
     from sim.parallel import Progress, map_blocks, pair_job, tasks
+    from sim.run import new_ensemble
 
+    ens_a, ens_b = new_ensemble(ca), new_ensemble(cb)
     disp = PairedDisplacement(ca)
+    terr, held, kd = MeanCI(), PairedBinary(), KeyDates(list(keys))
+    qhist = IntHistogram(ca.n_days + 1)
+    writer = None if paired_to is None else PairedWriter(Path(paired_to), list(keys), th.names)
     bar = Progress(n, len(tasks(n)), unit="pair", desc="compare", show=progress)
-    for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
-                             scheduler=scheduler, progress=bar):
-        d_area = xb.gov_area_km2 - xa.gov_area_km2
-        terr.add(d_area)
-        diffs_area.append(d_area)
-        towns.add((xb.final_control == 1).astype(np.int8) - (xa.final_control == 1))
-        held_a = xa.held_count[-1] if held_a is None else held_a + xa.held_count[-1]
-        held_b = xb.held_count[-1] if held_b is None else held_b + xb.held_count[-1]
-        kd["a"].append(xa.watch_day)
-        kd["b"].append(xb.watch_day)
-        disp.add(xa.first_capture_day, xb.first_capture_day)
-    bar.close()
-    assert held_a is not None and held_b is not None
-    mean, lo, hi = towns.mean_ci()
-    town_df = pd.DataFrame({"town": th.names, "p_A": held_a / n, "p_B": held_b / n,
-                            "diff": mean, "ci_low": lo, "ci_high": hi})
+    done = 0
+    try:
+        for xa, xb in map_blocks(pair_job, (ca, cb, seed, watch, post), n, workers=workers,
+                                 scheduler=scheduler, progress=bar):
+            for ens, x in ((ens_a, xa), (ens_b, xb)):
+                ens.add(x.first_capture_day, x.held_count, x.gov_area_km2, x.n_recaptures)
+            d_area = xb.gov_area_km2 - xa.gov_area_km2
+            terr.add(d_area)
+            qhist.add(np.rint(d_area.astype(np.float64) / AREA_RES_KM2).astype(np.int64))
+            held.add(xa.final_control == 1, xb.final_control == 1)
+            kd.add(xa.watch_day, xb.watch_day)
+            disp.add(xa.first_capture_day, xb.first_capture_day)
+            if writer is not None:
+                writer.add(done, xa, xb)
+            done += len(d_area)
+    finally:
+        if writer is not None:
+            writer.close()
+        bar.close()
+    town_df = pd.DataFrame({"town": th.names, **held.table()})
     m, m_lo, m_hi = terr.mean_ci()
-    allds = np.concatenate(diffs_area)
-    qs = np.quantile(allds, [0.05, 0.5, 0.95], axis=0)
+    qs = qhist.quantiles([0.05, 0.5, 0.95]) * AREA_RES_KM2
     # row i: the state at the end of day i - 1 (row 0: the start), as in every table
     terr_df = state_days(ca.start, ca.n_days).assign(
         mean_km2=m, ci_low_km2=m_lo, ci_high_km2=m_hi, q05_km2=qs[0], q50_km2=qs[1],
         q95_km2=qs[2])
-    wa, wb = np.concatenate(kd["a"]), np.concatenate(kd["b"])
-    key = {name: _key_date(wa[:, j], wb[:, j], ca) for j, name in enumerate(keys)}
-    return Comparison(a.name, b.name, n, seed, town_df, terr_df, key, time.perf_counter() - t0,
-                      None if post is None else post.digest(), _levers(ca, cb),
-                      disp.table())
+    return Comparison(a.name, b.name, n, seed, town_df, terr_df, kd.summary(ca.start),
+                      time.perf_counter() - t0, None if post is None else post.digest(),
+                      _levers(ca, cb), disp.table(), towns_a=ens_a.town_table(),
+                      towns_b=ens_b.town_table(),
+                      territory_a=ens_a.territory_table(), territory_b=ens_b.territory_table(),
+                      paired_file=None if paired_to is None else Path(paired_to))
 
 
 def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], ...]:
@@ -219,57 +220,55 @@ def _levers(ca: FrontCampaign, cb: FrontCampaign) -> tuple[tuple[str, dt.date], 
     return tuple(sorted(out, key=lambda x: x[1]))
 
 
-def _key_date(da: NDArray[np.int16], db: NDArray[np.int16], c: FrontCampaign) -> dict[str, Any]:
-    """Reached-by-the-end probabilities, median dates, and the paired difference in days where
-    both scenarios reached it (replicas that never reach it are censored, not averaged)."""
-    def date(x: float) -> str | None:
-        return None if np.isnan(x) else (c.start + dt.timedelta(days=int(x))).isoformat()
-
-    ra, rb = da >= 0, db >= 0
-    both = ra & rb
-    out: dict[str, Any] = {
-        "p_reached_A": float(ra.mean()), "p_reached_B": float(rb.mean()),
-        "median_date_A": date(float(np.median(da[ra]))) if ra.any() else None,
-        "median_date_B": date(float(np.median(db[rb]))) if rb.any() else None,
-        "n_both": int(both.sum()),
-    }
-    if both.sum() >= 2:
-        dd = (db[both] - da[both]).astype(np.float64)
-        half = Z95 * dd.std(ddof=1) / np.sqrt(len(dd))
-        out["mean_days_B_minus_A"] = float(dd.mean())
-        out["ci95_days"] = [float(dd.mean() - half), float(dd.mean() + half)]
-    p = ra.mean() - rb.mean()
-    dr = rb.astype(np.int8) - ra
-    half = Z95 * dr.std(ddof=1) / np.sqrt(len(dr)) if len(dr) > 1 else 0.0
-    out["diff_p_reached"] = float(-p)
-    out["diff_p_reached_ci95"] = [float(-p - half), float(-p + half)]
-    return out
+def run_comparison(a: Scenario, b: Scenario, out: str | Path, theatre: Theatre, *,
+                   plots: bool = True, **kw: Any) -> Comparison:
+    """:func:`compare` with its outputs written to ``out`` atomically, ``paired.parquet``
+    streamed into the new folder as blocks arrive (nothing is left behind on an error)."""
+    with atomic_dir(out, kind="comparison") as tmp:
+        cmp = compare(a, b, paired_to=tmp / PAIRED, **kw)
+        _write(cmp, tmp, theatre, plots)
+    cmp.paired_file = Path(out) / PAIRED
+    return cmp
 
 
 def write_comparison(cmp: Comparison, out: str | Path, theatre: Theatre, plots: bool = True
                      ) -> Path:
-    """``summary.json``, ``towns_diff.csv``, ``territory_diff.csv`` and plots, atomically."""
+    """``summary.json``, the tables and plots (and a copy of ``paired.parquet``, if ``cmp``
+    streamed one), atomically."""
     with atomic_dir(out, kind="comparison") as tmp:
-        (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
-        cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
-        cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
-        if cmp.displacement is not None:
-            cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False,
-                                    float_format="%.0f")
-        if plots:
-            from sim import plots as P
-
-            ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}",
-                                       levers=cmp.levers,
-                                       title=f"{cmp.b} - {cmp.a}: paired difference in "
-                                             f"government-held area ({cmp.n:,} pairs)")
-            P.save(ax, tmp / "territory_diff.png")
-            ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), symmetric=True,
-                                cbar_label="change in P(government holds the town)",
-                                title=f"Change in P(government holds the town) at the end: "
-                                      f"{cmp.b} - {cmp.a}")
-            P.save(ax, tmp / "towns_diff_map.png")
-        write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
-                       engine="batch", model="front", posterior_sha256=cmp.posterior_sha256,
-                       wall_time_s=round(cmp.wall_s, 3))
+        if cmp.paired_file is not None and cmp.paired_file.is_file():
+            shutil.copyfile(cmp.paired_file, tmp / PAIRED)
+        _write(cmp, tmp, theatre, plots)
     return Path(out)
+
+
+def _write(cmp: Comparison, tmp: Path, theatre: Theatre, plots: bool) -> None:
+    """``summary.json``, ``towns_diff.csv``, ``territory_diff.csv``, both scenarios' own
+    ``towns_A.csv``, ``towns_B.csv``, ``territory_A.csv``, ``territory_B.csv``, plots and the
+    manifest, into ``tmp``."""
+    (tmp / "summary.json").write_text(json.dumps(cmp.summary(), indent=2, default=str) + "\n")
+    cmp.towns.to_csv(tmp / "towns_diff.csv", index=False, float_format="%.5f")
+    cmp.territory.to_csv(tmp / "territory_diff.csv", index=False, float_format="%.2f")
+    for side, towns, terr in (("A", cmp.towns_a, cmp.territory_a),
+                              ("B", cmp.towns_b, cmp.territory_b)):
+        if towns is not None and terr is not None:
+            towns.to_csv(tmp / f"towns_{side}.csv", index=False, float_format="%.4f")
+            terr.to_csv(tmp / f"territory_{side}.csv", index=False, float_format="%.1f")
+    if cmp.displacement is not None:
+        cmp.displacement.to_csv(tmp / "displacement_diff.csv", index=False, float_format="%.0f")
+    if plots:
+        from sim import plots as P
+
+        ax = P.plot_difference_fan(cmp.territory, label=f"{cmp.b} - {cmp.a}",
+                                   levers=cmp.levers,
+                                   title=f"{cmp.b} - {cmp.a}: paired difference in "
+                                         f"government-held area ({cmp.n:,} pairs)")
+        P.save(ax, tmp / "territory_diff.png")
+        ax = P.plot_theatre(theatre, values=cmp.towns["diff"].to_numpy(), symmetric=True,
+                            cbar_label="change in P(government holds the town)",
+                            title=f"Change in P(government holds the town) at the end: "
+                                  f"{cmp.b} - {cmp.a}")
+        P.save(ax, tmp / "towns_diff_map.png")
+    write_manifest(tmp, a=cmp.a, b=cmp.b, replicas=cmp.n, seed=cmp.seed,
+                   engine="batch", model="front", posterior_sha256=cmp.posterior_sha256,
+                   wall_time_s=round(cmp.wall_s, 3))

@@ -30,10 +30,11 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -54,6 +55,8 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 #: A task: ``job(shared, start, n)`` computes replicas ``start .. start + n - 1``.
 Job = Callable[[Any, int, int], R]
+#: A task of :func:`map_items`: ``job(shared, item)``.
+ItemJob = Callable[[Any, Any], R]
 
 
 def default_workers() -> int:
@@ -88,7 +91,7 @@ class _Future(Protocol[R_co]):
 class _Pool(Protocol):
     workers: int
 
-    def submit(self, job: Job[R], start: int, n: int) -> _Future[R]: ...
+    def submit(self, job: Callable[..., R], *args: Any) -> _Future[R]: ...
 
     def close(self) -> None: ...
 
@@ -98,9 +101,9 @@ class _Inline:
     def __init__(self, shared: Any) -> None:
         self.shared, self.workers = shared, 1
 
-    def submit(self, job: Job[R], start: int, n: int) -> Future[R]:
+    def submit(self, job: Callable[..., R], *args: Any) -> Future[R]:
         fut: Future[R] = Future()
-        fut.set_result(job(self.shared, start, n))
+        fut.set_result(job(self.shared, *args))
         return fut
 
     def close(self) -> None:
@@ -114,6 +117,9 @@ _SHARED: Any = None  # what every task of this worker process needs, installed o
 def _install(shared: Any) -> None:
     global _SHARED
     _SHARED = shared
+    # Ctrl-C reaches the whole process group: the driver decides (finish the task at hand and
+    # keep a checkpoint, sim.checkpoint); a worker must not die with a traceback meanwhile
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         # a worker blocked on the task queue would outlive a driver killed with -9 (and the fork
@@ -126,8 +132,8 @@ def _exit_with(sentinel: int) -> None:
     os._exit(1)
 
 
-def _call(job: Job[R], start: int, n: int) -> R:
-    return job(_SHARED, start, n)
+def _call(job: Callable[..., R], *args: Any) -> R:
+    return job(_SHARED, *args)
 
 
 class _Processes:
@@ -140,8 +146,8 @@ class _Processes:
         self.ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_install,
                                       initargs=(shared,))
 
-    def submit(self, job: Job[R], start: int, n: int) -> Future[R]:
-        return self.ex.submit(_call, job, start, n)
+    def submit(self, job: Callable[..., R], *args: Any) -> Future[R]:
+        return self.ex.submit(_call, job, *args)
 
     def close(self) -> None:
         self.ex.shutdown(wait=True, cancel_futures=True)
@@ -168,8 +174,8 @@ class _Dask:
         self.workers = n
         self.shared = self.client.scatter(shared, broadcast=True, hash=False)
 
-    def submit(self, job: Job[R], start: int, n: int) -> _Future[R]:
-        fut: _Future[R] = self.client.submit(job, self.shared, start, n, pure=False)
+    def submit(self, job: Callable[..., R], *args: Any) -> _Future[R]:
+        fut: _Future[R] = self.client.submit(job, self.shared, *args, pure=False)
         return fut
 
     def close(self) -> None:
@@ -207,6 +213,13 @@ class Progress:
                         disable=not self.show, unit_scale=True)
         self.done_tasks, self.done, self.t0 = 0, 0, time.perf_counter()
 
+    def skip(self, tasks: int, replicas: int) -> None:
+        """Count ``tasks`` already done in an earlier session (a resumed run)."""
+        self.done_tasks += tasks
+        self.done += replicas
+        self.bar.update(replicas)
+        self.t0 = time.perf_counter()
+
     def update(self, m: int) -> None:
         self.done_tasks += 1
         self.done += m
@@ -221,14 +234,17 @@ class Progress:
 
 def map_blocks(job: Job[R], shared: Any, n: int, *, workers: int | None = 1,
                scheduler: Any = None, blocks_per_task: int | None = None,
-               progress: Progress | None = None, pool: _Pool | None = None) -> Iterator[R]:
+               progress: Progress | None = None, pool: _Pool | None = None,
+               first_task: int = 0) -> Iterator[R]:
     """Yield ``job(shared, start, m)`` for every task of an ``n``-replica run, in block order.
 
     ``job`` must be a module-level function (it is pickled to the workers). At most
     ``2 x workers`` tasks are in flight; results that finish early wait for their turn, so the
     caller aggregates in block order whatever the workers' timing. ``pool``: an open pool
-    (:func:`open_pool`, with this ``shared``) to use and leave open, instead of opening one."""
-    todo = tasks(n, blocks_per_task)
+    (:func:`open_pool`, with this ``shared``) to use and leave open, instead of opening one.
+    ``first_task``: skip the tasks before it (a resumed run: :func:`tasks` depends on ``n``
+    only, so task ``k`` is the same replicas in every run of ``n``)."""
+    todo = tasks(n, blocks_per_task)[first_task:]
     own = pool is None
     if pool is None:
         if scheduler is None:
@@ -255,6 +271,31 @@ def map_blocks(job: Job[R], shared: Any, n: int, *, workers: int | None = 1,
             fut.cancel()
         if own:
             pool.close()
+
+
+def map_items(job: ItemJob[R], items: Iterable[Any], pool: _Pool) -> Iterator[R]:
+    """Yield ``job(shared, item)`` for every item, in the order of ``items``, on an open
+    ``pool`` (the calibration's unit of work: one parameter point, one posterior draw).
+
+    Like :func:`map_blocks`: ``job`` is a module-level function, at most ``2 x workers`` items
+    are in flight, and results come back in order whatever the workers' timing. A generator
+    closed early cancels what is still in flight."""
+    inflight: deque[_Future[R]] = deque()
+    it = iter(items)
+    window = 2 * pool.workers
+    try:
+        while True:
+            while len(inflight) < window and (x := next(it, _END)) is not _END:
+                inflight.append(pool.submit(job, x))
+            if not inflight:
+                return
+            yield inflight.popleft().result()
+    finally:
+        for fut in inflight:
+            fut.cancel()
+
+
+_END = object()
 
 
 # -- the batch core's tasks ---------------------------------------------------------------------

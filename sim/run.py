@@ -145,16 +145,19 @@ def new_ensemble(c: FrontCampaign) -> Ensemble:
 def simulate_batch(c: FrontCampaign, seed: int, n: int,
                    on_chunk: Callable[[BatchChunk], None] | None = None,
                    progress: bool = False, posterior: Posterior | None = None,
-                   workers: int | None = 1, scheduler: Any = None) -> Ensemble:
+                   workers: int | None = 1, scheduler: Any = None,
+                   ensemble: Ensemble | None = None, first_task: int = 0) -> Ensemble:
     """Run the front batch core and aggregate; ``on_chunk(chunk)`` sees each chunk, in replica
     order. ``workers`` processes (``None``: all cores) or a Dask ``scheduler`` run the blocks
-    (:mod:`sim.parallel`); the results do not depend on either."""
+    (:mod:`sim.parallel`); the results do not depend on either. ``ensemble``, ``first_task``:
+    a resumed run (:mod:`sim.checkpoint`): the aggregates of the tasks before ``first_task``."""
     from sim.parallel import Progress, batch_job, map_blocks, tasks
 
-    ens = new_ensemble(c)
+    ens = new_ensemble(c) if ensemble is None else ensemble
     bar = Progress(n, len(tasks(n)), show=progress)
+    bar.skip(first_task, ens.n)
     for chunk in map_blocks(batch_job, (c, seed, (), (), posterior), n, workers=workers,
-                            scheduler=scheduler, progress=bar):
+                            scheduler=scheduler, progress=bar, first_task=first_task):
         ens.add(chunk.first_capture_day, chunk.held_count, chunk.gov_area_km2, chunk.n_recaptures)
         if on_chunk is not None:
             on_chunk(chunk)
@@ -166,19 +169,26 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
                  replicas: int | None = None, seed: int | None = None,
                  progress: bool = False, campaign: FrontCampaign | None = None,
                  workers: int | None = 1, scheduler: Any = None,
-                 plots: bool | None = None) -> RunSummary:
+                 plots: bool | None = None, resume: bool = False) -> RunSummary:
     """Run ``scenario`` and write its outputs to ``out`` (``None``: keep them in memory).
 
     The keyword arguments, when given, override the scenario's engine, replicas and seed.
     ``workers`` / ``scheduler``: where the batch core's blocks run (:mod:`sim.parallel`); the
     SimPy engine runs in this process. ``plots``: draw the run's territory and end-of-run maps
     (``None``: as the scenario's ``outputs.plots`` says; the API draws them only when a result
-    is saved)."""
+    is saved). A batch run to ``out`` stopped by Ctrl-C or SIGTERM keeps a checkpoint and raises
+    :class:`~sim.checkpoint.RunInterrupted`; ``resume=True`` continues it
+    (:mod:`sim.checkpoint`: the outputs are those of an uninterrupted run)."""
     engine = engine or scenario.engine
     n = replicas if replicas is not None else scenario.replicas
     seed = seed if seed is not None else scenario.seed
     c = campaign or build_campaign(scenario)
     post = scenario.posterior_samples()
+    if resume and (engine != "batch" or out is None):
+        from sim.checkpoint import CheckpointError
+
+        raise CheckpointError(f"--resume: only a batch-engine run written to a folder can be "
+                              f"resumed (this one: engine {engine!r}, out {out!r})")
     t0 = time.perf_counter()
     if out is None:
         if engine == "batch":
@@ -189,20 +199,9 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
         return RunSummary(ens, time.perf_counter() - t0, None)
     with atomic_dir(out, kind="run") as tmp:
         if engine == "batch":
-            writers: dict[str, pq.ParquetWriter] = {}
-
-            def sink(chunk: BatchChunk) -> None:
-                for fname, days in _day_tables(chunk.first_capture_day, chunk.first_recapture_day,
-                                               chunk.last_capture_day):
-                    table = _day_table(days, c.theatre.names, c.start)
-                    if fname not in writers:
-                        writers[fname] = pq.ParquetWriter(tmp / fname, table.schema)
-                    writers[fname].write_table(table)
-
-            ens = simulate_batch(c, seed, n, on_chunk=sink, progress=progress, posterior=post,
-                                 workers=workers, scheduler=scheduler)
-            for w in writers.values():
-                w.close()
+            ens, prev_wall = _batch_to_dir(tmp, out, scenario, c, seed, n, post, progress,
+                                           workers, scheduler, resume, t0)
+            t0 -= prev_wall  # the wall time of a resumed run includes its earlier sessions
         else:
             ens = _des(c, seed, n, tmp, progress, event_log=scenario.outputs.event_log,
                        posterior=post, formats=tuple(scenario.outputs.figure_formats))
@@ -229,7 +228,75 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, *, engine: s
                               animation=scenario.outputs.animation,
                               title=f"{scenario.name}, {n} replicas")
         write_manifest(tmp, **manifest)
+    if engine == "batch":
+        from sim import checkpoint
+
+        checkpoint.discard(out)  # superseded by the complete output
     return RunSummary(ens, wall, Path(out))
+
+
+def run_fingerprint(scenario: Scenario, c: FrontCampaign, n: int, seed: int,
+                    post: Posterior | None) -> dict[str, Any]:
+    """What a resumed batch run must share with the interrupted one (:mod:`sim.checkpoint`)."""
+    from sim.parallel import tasks
+
+    # the options first: a resume with another --seed or --replicas names that option
+    return {"engine": "batch", "replicas": n, "seed": seed, "start": c.start.isoformat(),
+            "end": c.end.isoformat(), "tasks": len(tasks(n)),
+            "posterior_sha256": None if post is None else post.digest(),
+            "scenario_sha256": scenario.digest()}
+
+
+def _batch_to_dir(tmp: Path, out: str | Path, scenario: Scenario, c: FrontCampaign, seed: int,
+                  n: int, post: Posterior | None, progress: bool, workers: int | None,
+                  scheduler: Any, resume: bool, t0: float) -> tuple[Ensemble, float]:
+    """The batch core into ``tmp``, parquet chunk by chunk; interruptible and resumable
+    (:mod:`sim.checkpoint`). Returns the aggregates and the wall time of earlier sessions."""
+    from sim import checkpoint
+
+    fp = run_fingerprint(scenario, c, n, seed, post)
+    writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(fname: str, table: pa.Table) -> None:
+        if fname not in writers:
+            writers[fname] = pq.ParquetWriter(tmp / fname, table.schema)
+        writers[fname].write_table(table)
+
+    ens, done, prev_wall = new_ensemble(c), 0, 0.0
+    if resume:
+        kept = checkpoint.load(out, fp, ens)
+        done, prev_wall = kept.tasks_done, kept.wall_s
+        for f in kept.files:
+            checkpoint.copy_row_groups(f, lambda t, name=f.name: write(name, t))
+    first, stop = done, checkpoint.StopFlag()
+
+    class _Stop(Exception):
+        pass
+
+    def sink(chunk: BatchChunk) -> None:
+        nonlocal done
+        for fname, days in _day_tables(chunk.first_capture_day, chunk.first_recapture_day,
+                                       chunk.last_capture_day):
+            write(fname, _day_table(days, c.theatre.names, c.start))
+        done += 1
+        if stop:  # a signal arrived: stop here, between tasks, where everything is consistent
+            raise _Stop
+
+    try:
+        with stop.installed():
+            simulate_batch(c, seed, n, on_chunk=sink, progress=progress, posterior=post,
+                           workers=workers, scheduler=scheduler, ensemble=ens, first_task=first)
+    except _Stop:
+        for w in writers.values():
+            w.close()
+        d = checkpoint.save(out, fp, done, ens, [tmp / f for f in writers],
+                            prev_wall + time.perf_counter() - t0)
+        raise checkpoint.RunInterrupted(
+            f"interrupted after {ens.n} of {n} replicas; checkpoint kept in {str(d)!r}: rerun "
+            "the same command with --resume to continue") from None
+    for w in writers.values():
+        w.close()
+    return ens, prev_wall
 
 
 def _des(c: FrontCampaign, seed: int, n: int, tmp: Path | None, progress: bool,

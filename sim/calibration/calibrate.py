@@ -33,7 +33,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ from sim.calibration.cache import RunFolder, content_key
 from sim.calibration.config import CalibrationConfig, check_name, load_config
 from sim.calibration.evaluate import fit_naive, naive_distances
 from sim.calibration.model import CampaignFactory, simulate, simulate_predictive
+from sim.calibration.objective import Simulated
 from sim.calibration.predictive import goals, score, scores
 from sim.calibration.scorecard import strict
 from sim.calibration.steps import (
@@ -56,6 +57,9 @@ from sim.calibration.targets import Targets, build_targets
 from sim.errors import IdlibSimError
 from sim.outputs import atomic_write_text
 from sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from sim.calibration.workers import Workers
 
 __all__ = ["CalibrationConfig", "calibrate", "load_config", "naive_distances", "scores"]
 
@@ -82,8 +86,13 @@ def _space(names: list[str]) -> list[list[Any]]:
 
 
 def calibrate(config_path: str | Path, out_root: str | Path = "calibration/results",
-              run: str | None = None, progress: bool = True) -> Path:
+              run: str | None = None, progress: bool = True, workers: int | None = 1,
+              scheduler: Any = None) -> Path:
     """Run (or resume) a calibration; returns the results folder ``out_root/run``.
+
+    ``workers`` processes (``None``: all cores) or a Dask ``scheduler`` evaluate the ABC
+    particles, the posterior-predictive, hold-out and fixed-point runs and the SBC reference
+    table (:mod:`.workers`); every output but the wall time is the same for any of them.
 
     Raises
     ------
@@ -111,13 +120,26 @@ def calibrate(config_path: str | Path, out_root: str | Path = "calibration/resul
             raise IdlibSimError(f"{config_path}: field 'holdout.last_in_sample': value "
                                 f"'{cut}': no capture target dated {side} it")
     with folder.locked():
-        return _calibrate(cfg, scenario_path, folder, base.digest(), factory, targets, early,
-                          late, name, progress, t0)
+        from sim.parallel import default_workers
+
+        if scheduler is None and (default_workers() if workers is None else workers) == 1:
+            return _calibrate(cfg, scenario_path, folder, base.digest(), factory, targets,
+                              early, late, name, progress, t0, None)
+        from sim.calibration.workers import Workers
+
+        wk = Workers(factory, {"posterior": targets, "holdout": early},
+                     cfg.posterior.replicas, workers, scheduler)
+        _log(f"{wk.workers} workers", progress)
+        try:
+            return _calibrate(cfg, scenario_path, folder, base.digest(), factory, targets,
+                              early, late, name, progress, t0, wk)
+        finally:
+            wk.close()
 
 
 def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, digest: str,
                factory: CampaignFactory, targets: Targets, early: Targets, late: Targets,
-               name: str, progress: bool, t0: float) -> Path:
+               name: str, progress: bool, t0: float, wk: Workers | None) -> Path:
     out = folder.path
     atomic_write_text(out / "config.json", cfg.model_dump_json(indent=2) + "\n")
     theatre = factory.theatre
@@ -148,44 +170,51 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, d
         evs.append(ev)
         return ev
 
+    def sim_fixed(values: dict[str, float], n: int, seed: int) -> Simulated:
+        return simulate(factory, values, n, seed) if wk is None else wk.simulate(values, n,
+                                                                                  seed)
+
+    def sim_pred(draws: list[dict[str, float]], r: int, seed: int) -> Simulated:
+        return (simulate_predictive(factory, draws, r, seed) if wk is None
+                else wk.predictive(draws, r, seed))
+
     # 2. the posterior on the whole record
     post_in = {**common, "targets_sha256": targets_digest(targets)}
     pop, gens = abc_posterior(evaluator("posterior", targets, post_in), names, fixed, cfg,
-                              folder, "posterior", post_in, cfg.seed + 1, log)
+                              folder, "posterior", post_in, cfg.seed + 1, log, wk)
     samples = resample(pop, names, cfg.posterior.samples, np.random.default_rng(cfg.seed + 3))
     # 3. the hold-out posterior on the early targets
     ho_pop = ho_gens = None
     if cfg.holdout.enabled:
         ho_in = {**common, "targets_sha256": targets_digest(early)}
         ho_pop, ho_gens = abc_posterior(evaluator("holdout", early, ho_in), names, fixed, cfg,
-                                        folder, "holdout", ho_in, cfg.seed + 2, log)
+                                        folder, "holdout", ho_in, cfg.seed + 2, log, wk)
 
     # 4. posterior predictive scores on fresh seeds
     k, r = cfg.predictive.draws, cfg.predictive.replicas_per_draw
     score_seed = cfg.seed + 7
     draws = _draws(samples.iloc[:k], fixed)
     naive = fit_naive(theatre, targets, horizon)
-    sim_in = simulate_predictive(factory, draws, r, score_seed)
+    sim_in = sim_pred(draws, r, score_seed)
     terms_in, s_in = score(sim_in, targets, naive, cfg.seed)
     log(f"posterior predictive ({k} draws x {r} replicas): CRPS "
         f"{s_in['dated']['overall']['crps_days']:.2f} days, objective "
         f"{s_in['objective_days']:.2f}")
     medians = {c: weighted_quantile(pop[c], pop["weight"], 0.5) for c in names}
-    sim_med = simulate(factory, {**fixed, **medians}, k * r, score_seed)
+    sim_med = sim_fixed({**fixed, **medians}, k * r, score_seed)
     _, s_med = score(sim_med, targets, naive, cfg.seed)
     prior_draws = space.sample_prior(space.dims(names), k, np.random.default_rng(cfg.seed + 5))
-    sim_prior = simulate_predictive(
-        factory, [{**fixed, **dict(zip(names, map(float, row), strict=True))}
-                  for row in prior_draws], r, score_seed)
+    sim_prior = sim_pred([{**fixed, **dict(zip(names, map(float, row), strict=True))}
+                          for row in prior_draws], r, score_seed)
     _, s_prior = score(sim_prior, targets, naive, cfg.seed)
-    sim_def = simulate(factory, factory.base_values(names) | fixed, k * r, score_seed)
+    sim_def = sim_fixed(factory.base_values(names) | fixed, k * r, score_seed)
     _, s_def = score(sim_def, targets, naive, cfg.seed)
     atomic_write_text(out / "terms_in_sample.csv", csv_text(terms_in))
     holdout: dict[str, Any] | None = None
     terms_ho = None
     if ho_pop is not None and ho_gens is not None:
         ho_samples = resample(ho_pop, names, k, np.random.default_rng(cfg.seed + 4))
-        sim_ho = simulate_predictive(factory, _draws(ho_samples, fixed), r, score_seed)
+        sim_ho = sim_pred(_draws(ho_samples, fixed), r, score_seed)
         naive_early = fit_naive(theatre, early, horizon)  # the forecast may not see late dates
         terms_ho, s_ho = score(sim_ho, late, naive_early, cfg.seed)
         _, s_ho_in = score(sim_ho, early, naive_early, cfg.seed)
@@ -210,7 +239,7 @@ def _calibrate(cfg: CalibrationConfig, scenario_path: Path, folder: RunFolder, d
         key = content_key(sbc_in)
         keys["sbc"] = key
         sbc = sbc_step(factory, targets, names, fixed, eps, cfg, folder, sbc_in, log,
-                       on_call=lambda: folder.count("sbc", key))
+                       on_call=lambda: folder.count("sbc", key), wk=wk)
 
     # 6. outputs
     by_step = folder.evaluations(keys)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,14 +19,19 @@ from sim.calibration.steps import csv_text
 from sim.calibration.targets import Targets
 from sim.outputs import atomic_write_text
 
+if TYPE_CHECKING:
+    from sim.calibration.workers import Workers
+
 FILES = ["sbc_ranks.csv", "sbc_uniformity.csv", "sbc_coverage.csv", "sbc_reference.csv"]
 
 
 def sbc_step(factory: CampaignFactory, targets: Targets, names: list[str],
              fixed: dict[str, float], eps: float, cfg: CalibrationConfig, folder: RunFolder,
              inputs: dict[str, Any], log: Callable[[str], None],
-             on_call: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Run (or reuse) the SBC; returns its summary for scores.json."""
+             on_call: Callable[[], None] | None = None, wk: Workers | None = None
+             ) -> dict[str, Any]:
+    """Run (or reuse) the SBC; returns its summary for scores.json. ``wk``: run the reference
+    table's simulations on these workers (the same seeds: the same result)."""
     out = folder.path
     if folder.reuse("sbc", inputs, FILES):
         tables = [pd.read_csv(out / f) for f in FILES]
@@ -44,7 +49,15 @@ def sbc_step(factory: CampaignFactory, targets: Targets, names: list[str],
             on_call()
         return sim
 
-    reference = [run(i, reps) for i in range(n_ref)]
+    if wk is None:
+        reference = [run(i, reps) for i in range(n_ref)]
+    else:
+        reference = wk.simulate_many(
+            [({**fixed, **dict(zip(names, map(float, theta[i]), strict=True))}, int(seeds[i]),
+              reps) for i in range(n_ref)])
+        for _ in reference:
+            if on_call is not None:
+                on_call()
     log(f"sbc: reference table of {n_ref} prior simulations done")
     rng0 = np.random.default_rng(0)
 

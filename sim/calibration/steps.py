@@ -9,8 +9,8 @@ fresh seed. Each step's result is cached under a key of its inputs
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from sim.calibration.model import CampaignFactory, simulate
 from sim.calibration.objective import objective, term_scores
 from sim.calibration.targets import Targets
 from sim.outputs import atomic_write_text
+
+if TYPE_CHECKING:
+    from sim.calibration.workers import Workers
 
 
 class Evaluator:
@@ -48,6 +51,13 @@ class Evaluator:
     def __call__(self, values: Mapping[str, float], seed: int) -> float:
         return objective(self.terms(values, seed))
 
+    def count(self, k: int) -> None:
+        """``k`` evaluations were made elsewhere (on workers) and used: count them."""
+        self.calls += k
+        if self.on_call is not None:
+            for _ in range(k):
+                self.on_call()
+
 
 def csv_text(df: pd.DataFrame) -> str:
     buf = io.StringIO()
@@ -66,9 +76,12 @@ def generations_table(res: AbcResult) -> pd.DataFrame:
 
 def abc_posterior(ev: Evaluator, names: list[str], fixed: dict[str, float],
                   cfg: CalibrationConfig, folder: RunFolder, step: str, inputs: dict[str, Any],
-                  seed: int, log: Callable[[str], None]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  seed: int, log: Callable[[str], None], wk: Workers | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ABC-SMC posterior over ``names`` (the weighted final population, with distances) and its
-    generations table; cached in ``{step}_population.csv``, ``{step}_generations.csv``."""
+    generations table; cached in ``{step}_population.csv``, ``{step}_generations.csv``.
+    ``wk``: evaluate the particles on these workers (against ``wk``'s targets of ``step``,
+    which must be ``ev``'s); the result does not depend on it."""
     out = folder.path
     pop, gens = f"{step}_population.csv", f"{step}_generations.csv"
     files = [pop, gens, f"{step}_stopped.txt"]
@@ -76,19 +89,29 @@ def abc_posterior(ev: Evaluator, names: list[str], fixed: dict[str, float],
         return pd.read_csv(out / pop), pd.read_csv(out / gens)
     ds = space.dims(names)
 
-    def distance(u: np.ndarray, seed: int) -> float:
-        vals = {**fixed, **{d.name: float(d.from_unit(float(x))) for d, x in
+    def values(u: np.ndarray) -> dict[str, float]:
+        return {**fixed, **{d.name: float(d.from_unit(float(x))) for d, x in
                             zip(ds, u, strict=True)}}
-        return ev(vals, seed)
+
+    def distance(u: np.ndarray, seed: int) -> float:
+        return ev(values(u), seed)
+
+    def distance_many(props: Sequence[tuple[np.ndarray, int]]) -> list[float]:
+        assert wk is not None
+        return wk.distances(step, [(values(u), s) for u, s in props])
 
     def report(g: int, gen: Generation) -> None:
         log(f"{step}: ABC generation {g}: eps={gen.epsilon:.3g}, acceptance "
             f"{gen.acceptance_rate:.2f}, ESS {gen.ess:.0f}, {gen.n_simulations} simulations")
 
     p = cfg.posterior
+    par: dict[str, Any] = {} if wk is None or wk.workers == 1 else {
+        # a few candidates per worker per round keeps them busy; the batch size does not
+        # change the result (abc_smc rewinds past unused proposals)
+        "distance_many": distance_many, "batch": 4 * wk.workers, "on_evaluated": ev.count}
     res = abc_smc(distance, len(ds), np.random.default_rng(seed),
                   particles=p.particles, generations=p.generations, quantile=p.quantile,
-                  min_acceptance=p.min_acceptance, progress=report)
+                  min_acceptance=p.min_acceptance, progress=report, **par)
     g = res.final
     df = pd.DataFrame(space.from_unit(ds, g.particles), columns=names)
     df["weight"] = g.weights
