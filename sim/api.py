@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.compare import Comparison, write_comparison
+from sim.compare import Comparison, run_comparison, write_comparison
 from sim.compare import compare as compare_scenarios
 from sim.model.campaign import FrontCampaign
 from sim.outputs import MANIFEST, atomic_dir, check_target
@@ -309,7 +309,8 @@ def compare(a: str | Path | Scenario | Mapping[str, Any],
             progress: bool | None = None) -> CompareResult:
     """Paired comparison B - A (as ``idlib-sim compare``): both run on the batch core with the
     same seed and replica blocks, so replica ``i`` of A and of B share every draw the lever
-    does not touch. ``out``: also write the comparison folder there.
+    does not touch. ``out``: also write the comparison folder there, with the per-replica paired
+    differences (``paired.parquet``) streamed into it.
 
     Raises
     ------
@@ -318,13 +319,15 @@ def compare(a: str | Path | Scenario | Mapping[str, Any],
     """
     sa, sb = _scenario(a), _scenario(b)
     target = check_target(out) if out is not None else None  # refuse before any simulation
-    cmp = compare_scenarios(sa, sb, replicas=replicas, seed=seed,
-                            progress=interactive() if progress is None else progress,
-                            workers=workers)
-    result = CompareResult(cmp)
-    if target is not None:
-        result.directory = result.save(target)
-    return result
+    kw: dict[str, Any] = dict(replicas=replicas, seed=seed, workers=workers,
+                              progress=interactive() if progress is None else progress)
+    if target is None:
+        return CompareResult(compare_scenarios(sa, sb, **kw))
+    from sim.world import default_world
+
+    # with a folder, the per-replica paired differences stream into it (paired.parquet)
+    cmp = run_comparison(sa, sb, target, default_world()[0], **kw)
+    return CompareResult(cmp, directory=target)
 
 
 __all__ = ["CompareResult", "RunResult", "compare", "run"]

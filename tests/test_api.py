@@ -236,3 +236,16 @@ def test_to_xarray_and_map_describe_the_run(baseline_run: sim.RunResult, tmp_pat
     assert type(m).__name__ == "Map"
     page = (tmp_path / "m.html").read_text()
     assert baseline_run.scenario.name in page and "leaflet" in page.lower()
+
+
+def test_compare_with_a_folder_writes_the_paired_differences(tmp_path: Path) -> None:
+    """``sim.compare(..., out=)`` streams the per-replica paired differences into the folder,
+    one row per replica, with the same end-area mean as the summary."""
+    c = sim.compare(BASELINE, ROOT / "scenarios" / "no_spring_shield.yaml", replicas=N, seed=5,
+                    out=tmp_path / "cmp", progress=False)
+    paired = pd.read_parquet(tmp_path / "cmp" / "paired.parquet")
+    assert len(paired) == N
+    assert paired["area_end_diff_km2"].mean() == pytest.approx(
+        c.comparison.territory["mean_km2"].iloc[-1], rel=1e-6, abs=1e-3)
+    assert c.directory == tmp_path / "cmp"
+    assert {"towns_A.csv", "towns_B.csv", "summary.json"} <= {p.name for p in c.directory.iterdir()}
