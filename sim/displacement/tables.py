@@ -17,11 +17,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from sim.analysis.inthist import IntHistogram
 from sim.displacement.layer import Layer
 from sim.displacement.record import Record, load_record
 from sim.model.campaign import FrontCampaign
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: Resolution (people) of the quantiles of a run's displacement table.
+RESOLUTION = 10
+
 #: 97.5 % normal quantile, for the 95 % interval of a mean.
 Z95 = 1.959963984540054
 
@@ -34,9 +38,14 @@ def run_table(cum: NDArray[np.floating], start: dt.date, record: Record | None =
               ) -> pd.DataFrame:
     """Per date: mean and quantiles of ``cum`` (``(n, n_days)`` displaced by the end of each
     day), and the recorded figures beside them."""
-    n_days = cum.shape[1]
-    qs = np.quantile(cum, QUANTILES, axis=0)
-    df = pd.DataFrame({"date": _dates(start, n_days), "mean": cum.mean(axis=0)})
+    return summary_table(cum.mean(axis=0), np.quantile(cum, QUANTILES, axis=0), start, record)
+
+
+def summary_table(mean: NDArray[np.floating], qs: NDArray[np.floating], start: dt.date,
+                  record: Record | None = None) -> pd.DataFrame:
+    """Per date: the ``mean`` and the quantiles ``qs`` (``(len(QUANTILES), n_days)``) of the
+    displaced, and the recorded figures beside them."""
+    df = pd.DataFrame({"date": _dates(start, len(mean)), "mean": mean})
     for q, v in zip(QUANTILES, qs, strict=True):
         df[f"q{round(q * 100):02d}"] = v
     rec = (record or load_record()).table.copy()
@@ -51,20 +60,27 @@ def run_table(cum: NDArray[np.floating], start: dt.date, record: Record | None =
 
 def write_displacement(run_dir: Path, c: FrontCampaign, plots: bool = True) -> pd.DataFrame:
     """``displacement.csv`` (and ``displacement.png``) of the run in ``run_dir``, from its
-    ``capture_days.parquet`` (read a row group at a time)."""
+    ``capture_days.parquet`` (read a batch at a time, in constant memory; the quantiles are
+    those of the displaced rounded to :data:`RESOLUTION` people)."""
     layer = Layer.of(c.theatre)
     f = pq.ParquetFile(run_dir / "capture_days.parquet")
-    parts = [layer.cumulative(np.column_stack([b.column(i).to_numpy() for i in
-                                               range(b.num_columns)]).astype(np.int16),
-                              c.n_days).astype(np.float32)
-             for b in f.iter_batches(batch_size=8192)]
-    table = run_table(np.concatenate(parts), c.start)
+    # constant memory in the replicas: a running sum for the mean and an integer histogram of
+    # the displaced rounded to RESOLUTION people for the quantiles (exact at that resolution)
+    total, n = np.zeros(c.n_days), 0
+    hist = IntHistogram(c.n_days)
+    for b in f.iter_batches(batch_size=8192):
+        first = np.column_stack([b.column(i).to_numpy() for i in range(b.num_columns)])
+        cum = layer.cumulative(first.astype(np.int16), c.n_days)
+        total += cum.sum(axis=0)
+        n += len(cum)
+        hist.add(np.rint(cum / RESOLUTION).astype(np.int64))
+    table = summary_table(total / n, hist.quantiles(list(QUANTILES)) * RESOLUTION, c.start)
     people = ["mean", *(f"q{round(q * 100):02d}" for q in QUANTILES), "recorded"]
     table.astype({k: "Int64" for k in people}).to_csv(run_dir / "displacement.csv", index=False)
     if plots:
         from sim import plots as P
 
-        ax = P.plot_displacement_fan(table, label=f"{sum(len(p) for p in parts)} replicas")
+        ax = P.plot_displacement_fan(table, label=f"{n} replicas")
         P.save(ax, run_dir / "displacement.png")
     return table
 
