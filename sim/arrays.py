@@ -181,12 +181,12 @@ def to_dataset(ens: Ensemble, campaign: FrontCampaign, *,
                           "on a date: at the end of it (day -1: the initial control)",
     }
     if per_replica is not None:
-        tables = (read_per_replica(per_replica, towns)
-                  if isinstance(per_replica, str | Path) else dict(per_replica))
-        if ens.n > PER_REPLICA_MAX:
+        if ens.n > PER_REPLICA_MAX:  # checked before reading: a large run's tables are big
             global_attrs["per_replica"] = (f"left out ({ens.n} replicas > {PER_REPLICA_MAX}); "
                                            "see the run's *_days.parquet files")
         else:
+            tables = (read_per_replica(per_replica, towns)
+                      if isinstance(per_replica, str | Path) else dict(per_replica))
             for fname, days in tables.items():
                 name, what = PER_REPLICA_FILES[fname]
                 arr = np.asarray(days)
