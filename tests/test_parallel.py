@@ -134,7 +134,9 @@ def slow_first(shared: float, start: int, n: int) -> tuple[int, float]:
 
 
 def test_results_come_in_block_order_when_tasks_finish_out_of_order() -> None:
-    got = list(parallel.map_blocks(slow_first, 1.0, 4 * BLOCK, workers=2, blocks_per_task=1))
+    # the first task sleeps 3 s: a margin against the second worker starting late on a loaded
+    # machine (a 1 s sleep failed once at load average 10)
+    got = list(parallel.map_blocks(slow_first, 3.0, 4 * BLOCK, workers=2, blocks_per_task=1))
     assert [s for s, _ in got] == [0, BLOCK, 2 * BLOCK, 3 * BLOCK]
     # the second task finished well before the first, yet was handed over after it
     assert got[1][1] < got[0][1] - 0.5
