@@ -18,16 +18,14 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from sim.analysis.inthist import IntHistogram
+from sim.comparestats import MeanCI
 from sim.displacement.layer import Layer
 from sim.displacement.record import Record, load_record
 from sim.model.campaign import FrontCampaign
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-#: Resolution (people) of the quantiles of a run's displacement table.
+#: Resolution (people) of the quantiles of the displacement tables (run and comparison).
 RESOLUTION = 10
-
-#: 97.5 % normal quantile, for the 95 % interval of a mean.
-Z95 = 1.959963984540054
 
 
 def _dates(start: dt.date, n_days: int) -> list[str]:
@@ -86,27 +84,28 @@ def write_displacement(run_dir: Path, c: FrontCampaign, plots: bool = True) -> p
 
 
 class PairedDisplacement:
-    """Streaming paired difference B - A of the displaced by the end of each day."""
+    """Streaming paired difference B - A of the displaced by the end of each day, in constant
+    memory: running sums for the mean and its interval, an integer histogram at
+    :data:`RESOLUTION` people for the quantiles (as the run's table)."""
 
     def __init__(self, c: FrontCampaign) -> None:
         self.layer, self.start, self.n_days = Layer.of(c.theatre), c.start, c.n_days
-        self.diffs: list[NDArray[np.float32]] = []
+        self.moments = MeanCI()
+        self.hist = IntHistogram(c.n_days)
 
     def add(self, first_a: NDArray[np.int16], first_b: NDArray[np.int16]) -> None:
         d = (self.layer.cumulative(first_b, self.n_days)
              - self.layer.cumulative(first_a, self.n_days))
-        self.diffs.append(d.astype(np.float32))
+        self.moments.add(d)
+        self.hist.add(np.rint(d / RESOLUTION).astype(np.int64))
 
     def table(self) -> pd.DataFrame:
         """Per date: mean, 95 % interval of the mean, and quantiles of the paired difference."""
-        d = np.concatenate(self.diffs).astype(np.float64)
-        n = len(d)
-        mean = d.mean(axis=0)
-        half = Z95 * d.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
-        qs = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        mean, low, high = self.moments.mean_ci()
+        qs = self.hist.quantiles([0.05, 0.5, 0.95]) * RESOLUTION
         return pd.DataFrame({"date": _dates(self.start, self.n_days), "mean": mean,
-                             "ci_low": mean - half, "ci_high": mean + half, "q05": qs[0],
-                             "q50": qs[1], "q95": qs[2]})
+                             "ci_low": low, "ci_high": high, "q05": qs[0], "q50": qs[1],
+                             "q95": qs[2]})
 
 
 def displacement_summary(table: pd.DataFrame | None) -> dict[str, object] | None:
