@@ -336,6 +336,17 @@ def _parallel_options(p: argparse.ArgumentParser) -> None:
                         "tcp://HOST:8786, instead of local processes (see the README)")
 
 
+def _analysis_options(p: argparse.ArgumentParser, name: str) -> None:
+    """The options shared by the analysis commands: the configuration (default
+    ``analyses/NAME.yaml``), ``--out`` (default ``out/NAME``), ``--quiet`` and the workers."""
+    p.add_argument("config", nargs="?", default=Path(f"analyses/{name}.yaml"), type=Path,
+                   help=f"analysis configuration (default: analyses/{name}.yaml)")
+    p.add_argument("--out", type=Path, default=Path(f"out/{name}"),
+                   help="output directory (replaces only an earlier output of idlib-sim)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _parallel_options(p)
+
+
 def _sub(sub: Any, name: str, help: str, description: str, examples: str
          ) -> argparse.ArgumentParser:
     """A subcommand with its one-line help, a description and examples (kept as written)."""
@@ -504,12 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
               "ranges (README, 'Global sensitivity').",
               examples="  idlib-sim sensitivity\n"
                        "  idlib-sim sensitivity analyses/sensitivity.yaml --workers 2")
-    se.add_argument("config", nargs="?", default=Path("analyses/sensitivity.yaml"), type=Path,
-                    help="analysis configuration (default: analyses/sensitivity.yaml)")
-    se.add_argument("--out", type=Path, default=Path("out/sensitivity"),
-                    help="output directory (replaces only an earlier output of idlib-sim)")
-    se.add_argument("--quiet", action="store_true", help="no progress bar")
-    _parallel_options(se)
+    _analysis_options(se, "sensitivity")
     se.set_defaults(func=_sensitivity)
 
     sl = _sub(sub, "select",
@@ -521,12 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
               "(README, 'Model selection').",
               examples="  idlib-sim select\n"
                        "  idlib-sim select analyses/select.yaml --out out/select --workers 2")
-    sl.add_argument("config", nargs="?", default=Path("analyses/select.yaml"), type=Path,
-                    help="analysis configuration (default: analyses/select.yaml)")
-    sl.add_argument("--out", type=Path, default=Path("out/select"),
-                    help="output directory (replaces only an earlier output of idlib-sim)")
-    sl.add_argument("--quiet", action="store_true", help="no progress bar")
-    _parallel_options(sl)
+    _analysis_options(sl, "select")
     sl.set_defaults(func=_select)
     return p
 
